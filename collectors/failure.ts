@@ -1,0 +1,14 @@
+/**
+ * The one error type collectors throw on purpose.
+ *
+ * @module
+ */
+
+/**
+ * A failure whose message is fit for the client: one line, naming what failed and why
+ * (`Cannot read "/proc/modules": no such file (this kernel does not provide it)`). The
+ * registry sends it as a JSON-RPC error; any other exception is a bug and is logged as one.
+ */
+export class MethodFailure extends Error {
+  override name = "MethodFailure";
+}

@@ -1,0 +1,103 @@
+/**
+ * Reads /proc and /sys files, optionally under another root directory.
+ *
+ * Every collector reads through a `ProcFs`, so the whole daemon can run against a captured
+ * tree (`--root tests/fixtures/<machine>`) as easily as against the live system. Files are read
+ * to EOF in a loop: the size `stat` reports for /proc files is 0 or 4096 whatever they hold.
+ *
+ * @module
+ */
+
+import { MethodFailure } from "./failure.ts";
+
+const CHUNK_BYTES = 64 * 1024;
+
+/** Why a file could not be read, in words an operator can act on. */
+function describeReadError(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) {
+    return "no such file (this kernel does not provide it)";
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return `permission denied (lepd runs as uid ${Deno.uid()}; run it as root or grant ` +
+      "CAP_DAC_READ_SEARCH)";
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return "Deno refused access; start lepd with --allow-all as the README says";
+  }
+  return (error as Error).message;
+}
+
+/** Reads files of the kernel's pseudo file systems. */
+export class ProcFs {
+  readonly #root: string;
+  readonly #maxFileBytes: number;
+  readonly #decoder = new TextDecoder();
+
+  /**
+   * @param options.root directory that stands for `/` (default `/`, the live system)
+   * @param options.maxFileBytes a file larger than this is an error, never a silent cut
+   */
+  constructor(options: { root?: string; maxFileBytes: number }) {
+    this.#root = (options.root ?? "/").replace(/\/+$/, "");
+    this.#maxFileBytes = options.maxFileBytes;
+  }
+
+  /** The real path of an absolute path such as `/proc/meminfo` under the root. */
+  resolve(path: string): string {
+    return this.#root + path;
+  }
+
+  /**
+   * Reads a whole file as bytes.
+   *
+   * @param path absolute path as on the live system, e.g. `/proc/slabinfo`
+   * @throws {MethodFailure} naming the file and the reason
+   */
+  async readBytes(path: string): Promise<Uint8Array> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.resolve(path), { read: true });
+    } catch (error) {
+      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
+    }
+    try {
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      while (true) {
+        const chunk = new Uint8Array(CHUNK_BYTES);
+        const count = await file.read(chunk);
+        if (count === null) break;
+        total += count;
+        if (total > this.#maxFileBytes) {
+          throw new MethodFailure(
+            `Cannot read "${path}": larger than ${this.#maxFileBytes} bytes (--max-response-bytes)`,
+          );
+        }
+        chunks.push(chunk.subarray(0, count));
+      }
+      if (chunks.length === 1) return chunks[0]!;
+      const whole = new Uint8Array(total);
+      let offset = 0;
+      for (const chunk of chunks) {
+        whole.set(chunk, offset);
+        offset += chunk.length;
+      }
+      return whole;
+    } catch (error) {
+      if (error instanceof MethodFailure) throw error;
+      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Reads a whole file as text; bytes that are not UTF-8 become U+FFFD, so the text is always
+   * valid on the wire.
+   *
+   * @throws {MethodFailure} naming the file and the reason
+   */
+  async readText(path: string): Promise<string> {
+    return this.#decoder.decode(await this.readBytes(path));
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The method table: wire method names mapped to collectors.
+ *
+ * Everything that is the same for every method lives here once: the `ListAllMethod` order,
+ * the availability check at start-up, error handling, the size bound of a result and
+ * per-method statistics. A collector only knows how to produce its text.
+ *
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+import type { MethodOutcome } from "../rpc/messages.ts";
+import { MethodFailure } from "./failure.ts";
+import type { ProcFs } from "./proc_fs.ts";
+
+/** What every collector is given. Nothing in it comes from the network. */
+export interface CollectorContext {
+  /** Reader of /proc and /sys (possibly under a fixture root). */
+  fs: ProcFs;
+  /** All registered method names, in registration order. */
+  methods: readonly string[];
+}
+
+/** Produces the text of one method. */
+export interface Collector {
+  /**
+   * Returns the method's text (without the marker).
+   *
+   * @throws {MethodFailure} when the source is unavailable; the message goes to the client
+   */
+  collect(context: CollectorContext): Promise<string>;
+  /**
+   * Checks once at start-up whether the method can work on this machine; returns the reason
+   * when it cannot. Methods without it are always available.
+   */
+  probe?(context: CollectorContext): Promise<string | undefined>;
+}
+
+/** Counters of one method since start. */
+export interface MethodStats {
+  calls: number;
+  failures: number;
+  totalMs: number;
+}
+
+/** Maps method names to collectors and runs them. */
+export class Registry {
+  readonly #collectors = new Map<string, Collector>();
+  readonly #stats = new Map<string, MethodStats>();
+  readonly #fs: ProcFs;
+  readonly #log: Logger;
+  readonly #maxResultChars: number;
+
+  /**
+   * @param options.fs the reader every collector gets
+   * @param options.log where unexpected collector errors are reported
+   * @param options.maxResultChars a longer text is an error, never a silent cut
+   */
+  constructor(options: { fs: ProcFs; log: Logger; maxResultChars: number }) {
+    this.#fs = options.fs;
+    this.#log = options.log;
+    this.#maxResultChars = options.maxResultChars;
+  }
+
+  /**
+   * Adds a method. Registration order is the `ListAllMethod` order.
+   *
+   * @throws {Error} when the name is taken
+   */
+  register(method: string, collector: Collector): this {
+    if (this.#collectors.has(method)) throw new Error(`Method "${method}" is already registered`);
+    this.#collectors.set(method, collector);
+    this.#stats.set(method, { calls: 0, failures: 0, totalMs: 0 });
+    return this;
+  }
+
+  /** Registered method names in registration order. */
+  names(): string[] {
+    return [...this.#collectors.keys()];
+  }
+
+  /** True when `method` is registered (exact, case-sensitive name). */
+  has(method: string): boolean {
+    return this.#collectors.has(method);
+  }
+
+  /** Counters of one method, or undefined when it is not registered. */
+  stats(method: string): Readonly<MethodStats> | undefined {
+    return this.#stats.get(method);
+  }
+
+  /** Runs a method by name and reports its text or a one-line failure; never throws. */
+  async call(method: string): Promise<MethodOutcome> {
+    const collector = this.#collectors.get(method);
+    const stats = this.#stats.get(method);
+    if (collector === undefined || stats === undefined) {
+      return { ok: false, message: `Method "${method}" is not registered` };
+    }
+    const started = performance.now();
+    stats.calls++;
+    try {
+      const text = await collector.collect(this.#context());
+      if (text.length > this.#maxResultChars) {
+        throw new MethodFailure(
+          `Result of ${method} is ${text.length} characters, more than the limit of ` +
+            `${this.#maxResultChars} (--max-response-bytes)`,
+        );
+      }
+      return { ok: true, text };
+    } catch (error) {
+      stats.failures++;
+      if (error instanceof MethodFailure) return { ok: false, message: error.message };
+      this.#log.error(`${method} failed unexpectedly: ${(error as Error).stack ?? error}`);
+      return { ok: false, message: `Internal error in ${method}: ${(error as Error).message}` };
+    } finally {
+      stats.totalMs += performance.now() - started;
+    }
+  }
+
+  /** Probes every method that can be unavailable; returns the unavailable ones with reasons. */
+  async probe(): Promise<Map<string, string>> {
+    const unavailable = new Map<string, string>();
+    for (const [method, collector] of this.#collectors) {
+      try {
+        const reason = await collector.probe?.(this.#context());
+        if (reason !== undefined) unavailable.set(method, reason);
+      } catch (error) {
+        unavailable.set(method, (error as Error).message);
+      }
+    }
+    return unavailable;
+  }
+
+  #context(): CollectorContext {
+    return { fs: this.#fs, methods: this.names() };
+  }
+}

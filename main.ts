@@ -1,0 +1,254 @@
+/**
+ * lepd — the target-side daemon of LEP (Linux Easy Profiling).
+ *
+ * Parses the command line, builds the method registry, starts the network worker and stops
+ * gracefully on SIGINT or SIGTERM. See README.md for the flags and the security model.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import denoConfig from "./deno.json" with { type: "json" };
+import { createRegistry } from "./collectors/methods.ts";
+import { ProcFs } from "./collectors/proc_fs.ts";
+import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
+import { AccessList } from "./rpc/access.ts";
+import type { ServerConfig } from "./rpc/messages.ts";
+import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "./rpc/protocol.ts";
+import { startNetworkWorker } from "./rpc/worker_host.ts";
+
+/** The daemon's version, from deno.json. */
+export const VERSION: string = denoConfig.version;
+
+/** Everything the command line decides. */
+export interface Options {
+  server: ServerConfig;
+  /** Directory standing for `/` when reading /proc and /sys. */
+  root: string;
+  /** Largest text one method may return. */
+  maxResponseBytes: number;
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: "run"; options: Options }
+  | { kind: "help" }
+  | { kind: "version" };
+
+/** A command-line mistake; the message is shown to the user, who gets exit status 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const USAGE = `Usage: lepd [options]
+
+Serves Linux profiling data (/proc, process, CPU, disk and perf views) to LEP clients
+over JSON-RPC on TCP.
+
+Options:
+  --port N                         TCP port to listen on (default ${DEFAULT_PORT})
+  --hostname ADDR                  address to listen on (default ${DEFAULT_HOSTNAME}; :: for IPv6)
+  --allow-from CIDR[,CIDR...]      accept clients only from these networks (repeatable;
+                                   default: everyone)
+  --log-level LEVEL                ${LOG_LEVELS.join(", ")} (default info)
+  --max-request-bytes N            largest request in bytes (default 65536)
+  --max-batch N                    most requests in one JSON-RPC 2.0 batch (default 64)
+  --max-connections N              open connections in total (default 512)
+  --max-connections-per-client N   open connections from one address (default 256)
+  --idle-timeout SECONDS           close a connection idle this long between requests
+                                   (default 600)
+  --stall-timeout SECONDS          close a connection whose request or response stalls this
+                                   long midway (default 30)
+  --shutdown-grace SECONDS         on SIGINT/SIGTERM, wait this long for responses in flight
+                                   (default 5)
+  --max-response-bytes N           largest text one method may return (default 16777216)
+  --root DIR                       read /proc and /sys under DIR, e.g. a captured tree
+                                   (default /)
+  --help                           show this help and exit
+  --version                        show the version and exit
+`;
+
+function integerFlag(
+  name: string,
+  value: string | undefined,
+  bounds: { min: number; max: number; fallback: number },
+): number {
+  if (value === undefined) return bounds.fallback;
+  if (!/^\d+$/.test(value) || Number(value) < bounds.min || Number(value) > bounds.max) {
+    throw new UsageError(
+      `Invalid value "${value}" for --${name}: expected a whole number from ${bounds.min} to ${bounds.max}`,
+    );
+  }
+  return Number(value);
+}
+
+/**
+ * Interprets the command line.
+ *
+ * @throws {UsageError} for unknown flags, missing values and values out of range
+ */
+export function parseFlags(args: readonly string[]): Command {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: "string" },
+        hostname: { type: "string" },
+        "allow-from": { type: "string", multiple: true },
+        "log-level": { type: "string" },
+        "max-request-bytes": { type: "string" },
+        "max-batch": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-connections-per-client": { type: "string" },
+        "idle-timeout": { type: "string" },
+        "stall-timeout": { type: "string" },
+        "shutdown-grace": { type: "string" },
+        "max-response-bytes": { type: "string" },
+        root: { type: "string" },
+        help: { type: "boolean" },
+        version: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+
+  const logLevel = values["log-level"] ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(
+      `Invalid value "${logLevel}" for --log-level: expected one of ${LOG_LEVELS.join(", ")}`,
+    );
+  }
+  const hostname = values.hostname ?? DEFAULT_HOSTNAME;
+  if (hostname.trim() === "" || /[\s/]/.test(hostname)) {
+    throw new UsageError(`Invalid value "${hostname}" for --hostname: expected an address or name`);
+  }
+  const allowFrom = (values["allow-from"] ?? []).flatMap((list) => list.split(",")).map((entry) =>
+    entry.trim()
+  ).filter((entry) => entry !== "");
+  try {
+    AccessList.parse(allowFrom);
+  } catch (error) {
+    throw new UsageError(`--allow-from: ${(error as Error).message}`);
+  }
+  const root = values.root ?? "/";
+  if (root === "") throw new UsageError(`Invalid value "" for --root: expected a directory`);
+  const seconds = (name: string, fallback: number) =>
+    integerFlag(name, values[name as "idle-timeout"], { min: 1, max: 86_400, fallback }) * 1000;
+
+  return {
+    kind: "run",
+    options: {
+      root,
+      maxResponseBytes: integerFlag("max-response-bytes", values["max-response-bytes"], {
+        min: 4096,
+        max: 1 << 30,
+        fallback: 16 * 1024 * 1024,
+      }),
+      server: {
+        hostname,
+        port: integerFlag("port", values.port, { min: 1, max: 65535, fallback: DEFAULT_PORT }),
+        maxRequestBytes: integerFlag("max-request-bytes", values["max-request-bytes"], {
+          min: 64,
+          max: 16 * 1024 * 1024,
+          fallback: 64 * 1024,
+        }),
+        maxBatch: integerFlag("max-batch", values["max-batch"], {
+          min: 1,
+          max: 10_000,
+          fallback: 64,
+        }),
+        maxConnections: integerFlag("max-connections", values["max-connections"], {
+          min: 1,
+          max: 100_000,
+          fallback: 512,
+        }),
+        maxConnectionsPerClient: integerFlag(
+          "max-connections-per-client",
+          values["max-connections-per-client"],
+          { min: 1, max: 100_000, fallback: 256 },
+        ),
+        idleTimeoutMs: seconds("idle-timeout", 600),
+        stallTimeoutMs: seconds("stall-timeout", 30),
+        shutdownGraceMs: seconds("shutdown-grace", 5),
+        allowFrom,
+        logLevel: logLevel as LogLevel,
+      },
+    },
+  };
+}
+
+/** Resolves with the name of the first of SIGINT or SIGTERM to arrive. */
+function nextStopSignal(): Promise<Deno.Signal> {
+  return new Promise((resolve) => {
+    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        signals.forEach((name, index) => Deno.removeSignalListener(name, handlers[index]!));
+        resolve(signal);
+      };
+      Deno.addSignalListener(signal, handler);
+      return handler;
+    });
+  });
+}
+
+/** Runs the daemon until a stop signal; returns the process exit status. */
+export async function main(args: readonly string[]): Promise<number> {
+  let command: Command;
+  try {
+    command = parseFlags(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`lepd: ${error.message}\nRun "lepd --help" for the list of options.`);
+    return 2;
+  }
+  if (command.kind === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command.kind === "version") {
+    console.log(`lepd ${VERSION}`);
+    return 0;
+  }
+
+  const { options } = command;
+  const log = new Logger(options.server.logLevel, "main");
+  const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
+  const registry = createRegistry({ fs, log, maxResultChars: options.maxResponseBytes });
+  for (const [method, reason] of await registry.probe()) {
+    log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);
+  }
+
+  const stopSignal = nextStopSignal();
+  let worker;
+  try {
+    worker = await startNetworkWorker(options.server, { methods: registry, log });
+  } catch (error) {
+    const { hostname, port } = options.server;
+    log.error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
+    return 1;
+  }
+  const { hostname, port } = worker.address;
+  log.info(
+    `lepd ${VERSION} listening on ${hostname}:${port} with ${registry.names().length} methods` +
+      (options.root === "/" ? "" : ` reading under ${options.root}`),
+  );
+
+  const signal = await stopSignal;
+  log.info(`${signal} received: no new connections; finishing responses in flight`);
+  await worker.stop();
+  const served = registry.names().reduce(
+    (sum, name) => sum + (registry.stats(name)?.calls ?? 0),
+    0,
+  );
+  log.info(`Stopped after answering ${served} method calls`);
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,112 @@
+/**
+ * Main-isolate side of the privilege separation: starts the network worker with a permission
+ * set limited to listening on one address, and runs the methods it asks for.
+ *
+ * Deno 2.9 only lets a process read /proc when it holds every permission, so the main isolate
+ * must run with `--allow-all`; the worker, which parses untrusted bytes, is given `net` for the
+ * listen address and nothing else (SECURITY-DESIGN.md).
+ *
+ * @module
+ */
+
+import type { Logger } from "../log.ts";
+import type { FromWorker, MethodOutcome, ServerConfig, ToWorker } from "./messages.ts";
+
+/** The method table as the worker host sees it. */
+export interface MethodTable {
+  /** Registered method names, in `ListAllMethod` order. */
+  names(): readonly string[];
+  /** Runs a registered method; never throws. */
+  call(method: string): Promise<MethodOutcome>;
+}
+
+/** The permissions of the network worker: `net` for `listenAddress`, nothing else. */
+export function workerPermissions(listenAddress: string): Deno.PermissionOptionsObject {
+  return {
+    net: [listenAddress],
+    read: false,
+    write: false,
+    run: false,
+    env: false,
+    sys: false,
+    ffi: false,
+    import: false,
+  };
+}
+
+/** `host:port` as Deno's permission strings spell it (IPv6 hosts in brackets). */
+export function listenAddress(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** A running network worker. */
+export interface NetworkWorker {
+  /** The address actually bound. */
+  address: { hostname: string; port: number };
+  /** Stops accepting, waits for responses in flight (bounded by the grace period), ends the worker. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the network worker and resolves once it listens.
+ *
+ * @throws {Error} when the worker cannot bind the address or dies while starting
+ */
+export function startNetworkWorker(
+  config: ServerConfig,
+  options: { methods: MethodTable; log: Logger },
+): Promise<NetworkWorker> {
+  const { methods, log } = options;
+  const registered = new Set(methods.names());
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+    type: "module",
+    name: "lepd-rpc",
+    deno: { permissions: workerPermissions(listenAddress(config.hostname, config.port)) },
+  });
+  const send = (message: ToWorker) => worker.postMessage(message);
+  let stopped: (() => void) | undefined;
+
+  return new Promise((resolve, reject) => {
+    worker.onerror = (event) => {
+      event.preventDefault();
+      log.error(`Network worker failed: ${event.message}`);
+      reject(new Error(event.message));
+      stopped?.();
+    };
+    worker.onmessage = async (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      switch (message.type) {
+        case "listening":
+          resolve({
+            address: { hostname: message.hostname, port: message.port },
+            stop: () =>
+              new Promise<void>((done) => {
+                stopped = () => {
+                  worker.terminate();
+                  done();
+                };
+                send({ type: "shutdown" });
+              }),
+          });
+          break;
+        case "call": {
+          // The worker is trusted with nothing: only a registered name reaches a collector.
+          const outcome: MethodOutcome =
+            typeof message.method === "string" && registered.has(message.method)
+              ? await methods.call(message.method)
+              : { ok: false, message: "Method not found" };
+          send({ type: "outcome", callId: message.callId, outcome });
+          break;
+        }
+        case "fatal":
+          worker.terminate();
+          reject(new Error(message.message));
+          break;
+        case "stopped":
+          stopped?.();
+          break;
+      }
+    };
+    send({ type: "start", config, methods: [...registered] });
+  });
+}

@@ -50,6 +50,14 @@ function isScalarByte(byte: number): boolean {
     (byte >= 0x41 && byte <= 0x5a) || byte === 0x2b || byte === 0x2d || byte === 0x2e;
 }
 
+/** The literal a top-level scalar starting with this byte must spell, if it is one. */
+const LITERALS = new Map([[0x74, "true"], [0x66, "false"], [0x6e, "null"]]);
+
+/** True for a byte that can start a number. */
+function isNumberStart(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || byte === 0x2d;
+}
+
 function describeByte(byte: number): string {
   return byte >= 0x20 && byte < 0x7f ? `"${String.fromCharCode(byte)}"` : `0x${byte.toString(16)}`;
 }
@@ -74,6 +82,9 @@ export class JsonFramer {
   #closers: number[] = [];
   #inString = false;
   #escaped = false;
+  /** For a top-level `true`, `false` or `null`: the word being spelled, and bytes seen. */
+  #literal: string | undefined;
+  #scalarLength = 0;
   /** Bytes of the current value that arrived in earlier chunks. */
   #pending = new Uint8Array(0);
   #pendingLength = 0;
@@ -108,8 +119,10 @@ export class JsonFramer {
             this.#state = State.Container;
           } else if (byte === QUOTE) {
             this.#state = State.TopString;
-          } else if (isScalarByte(byte)) {
+          } else if (isNumberStart(byte) || LITERALS.has(byte)) {
             this.#state = State.Scalar;
+            this.#literal = LITERALS.get(byte);
+            this.#scalarLength = 1;
           } else {
             this.#fail(frames, `unexpected byte ${describeByte(byte)} where a value should start`);
           }
@@ -119,6 +132,11 @@ export class JsonFramer {
             this.#complete(frames, chunk, valueStart, i);
             valueStart = -1;
             i--; // this byte belongs to whatever follows the scalar
+          } else if (
+            this.#literal !== undefined && this.#literal.charCodeAt(this.#scalarLength++) !== byte
+          ) {
+            // `garbage`-like words are refused at once instead of waiting for a delimiter.
+            this.#fail(frames, `unexpected byte ${describeByte(byte)} in a literal`);
           }
           break;
         case State.TopString:

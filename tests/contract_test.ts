@@ -1,0 +1,85 @@
+// The contract every registered method keeps over a real socket, run over the whole registry
+// so that a method is covered the moment it is registered.
+
+import assert from "node:assert/strict";
+import { MARKER } from "../rpc/protocol.ts";
+import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
+
+/** The method list as the daemon reports it. */
+async function listMethods(port: number): Promise<string[]> {
+  const client = await Client.connect(port);
+  const names = legacyText(await client.request({ method: "ListAllMethod" })).split(" ");
+  client.close();
+  assert.equal(names.pop(), "", "ListAllMethod ends with one space");
+  return names;
+}
+
+/** A legacy response is a result ending in the marker, or an error whose data is the marker. */
+function assertLegacyShape(method: string, response: Record<string, unknown>): void {
+  if ("result" in response) {
+    const result = response.result as string;
+    assert.ok(result.endsWith(MARKER), method);
+    assert.equal(result.indexOf(MARKER), result.length - MARKER.length, `${method}: one marker`);
+    return;
+  }
+  const error = response.error as { code: number; message: string; data: string };
+  assert.equal(error.code, -32000, `${method}: ${JSON.stringify(response)}`);
+  assert.equal(error.data, MARKER, method);
+  assert.match(error.message, /^[^\n]+$/, `${method}: one-line message`);
+}
+
+Deno.test("every registered method: marker, open connection, concurrency", async (t) => {
+  const daemon = await startDaemon();
+  try {
+    const methods = await listMethods(daemon.port);
+    assert.deepEqual(methods.slice(0, 3), ["SayHello", "ListAllMethod", "GetProcMeminfo"]);
+    for (const method of methods) {
+      await t.step(method, async () => {
+        const client = await Client.connect(daemon.port);
+        for (let round = 0; round < 2; round++) {
+          assertLegacyShape(method, await client.request({ method }));
+        }
+        assert.equal(legacyText(await client.request({ method: "SayHello" })), "Hello!");
+        client.close();
+
+        const clients = await Promise.all(
+          Array.from({ length: 5 }, () => Client.connect(daemon.port)),
+        );
+        const responses = await Promise.all(clients.map((c, id) => c.request({ method, id })));
+        responses.forEach((response, id) => {
+          assert.equal(response.id, id);
+          assertLegacyShape(method, response);
+        });
+        clients.forEach((c) => c.close());
+      });
+    }
+  } finally {
+    assert.equal(await daemon.stop(), 0);
+  }
+});
+
+Deno.test("every method whose source is missing answers a clear error with the marker", async (t) => {
+  const emptyRoot = await Deno.makeTempDir({ prefix: "lepd-empty-root-" });
+  const daemon = await startDaemon(["--root", emptyRoot]);
+  try {
+    const methods = await listMethods(daemon.port);
+    const client = await Client.connect(daemon.port);
+    for (const method of methods) {
+      await t.step(method, async () => {
+        const response = await client.request({ method, id: method });
+        assert.equal(response.id, method);
+        assertLegacyShape(method, response);
+        if (method !== "SayHello" && method !== "ListAllMethod") {
+          assert.match(
+            (response.error as { message: string }).message,
+            /^Cannot read "\/(proc|sys)\/[^"]+": no such file/,
+          );
+        }
+      });
+    }
+    client.close();
+  } finally {
+    assert.equal(await daemon.stop(), 0);
+    await Deno.remove(emptyRoot, { recursive: true });
+  }
+});

@@ -69,9 +69,11 @@ function encodeLegacy(reply: Reply): Uint8Array {
     tail = `"\n\t}${idLine}\n}\n`;
   }
   const body = encoder.encode(head + MARKER + tail);
-  const markerOffset = body.length - tail.length - MARKER.length;
+  // Byte counts: a string id in the tail may hold multibyte characters.
+  const tailBytes = encoder.encode(tail).length;
+  const markerOffset = body.length - tailBytes - MARKER.length;
   const offsetInChunk = markerOffset % CLIENT_CHUNK_BYTES;
-  if (offsetInChunk + MARKER.length + tail.length <= CLIENT_CHUNK_BYTES) return body;
+  if (offsetInChunk + MARKER.length + tailBytes <= CLIENT_CHUNK_BYTES) return body;
   const padding = CLIENT_CHUNK_BYTES - offsetInChunk;
   const padded = new Uint8Array(padding + body.length);
   padded.fill(SPACE, 0, padding);

@@ -99,18 +99,19 @@ export class AccessList {
     const networks = entries.map((entry) => {
       const [addressText = "", prefixText, extra] = entry.trim().split("/");
       const parsed = parseAddress(addressText);
-      const bytes = parsed === undefined ? undefined : unmapped(parsed);
-      const maxPrefix = (bytes?.length ?? 0) * 8;
+      const maxPrefix = (parsed?.length ?? 0) * 8;
       const prefix = prefixText === undefined ? maxPrefix : Number(prefixText);
       if (
-        bytes === undefined || extra !== undefined ||
+        parsed === undefined || extra !== undefined ||
         (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) || prefix > maxPrefix
       ) {
         throw new TypeError(
           `Invalid network "${entry}": expected an address or CIDR like 10.0.0.0/8`,
         );
       }
-      return { bytes, prefix };
+      // ::ffff:10.0.0.0/104 is the IPv4 network 10.0.0.0/8, which is how clients are compared.
+      const bytes = unmapped(parsed);
+      return { bytes, prefix: Math.max(0, prefix - (parsed.length - bytes.length) * 8) };
     });
     return new AccessList(networks);
   }

@@ -220,7 +220,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const { options } = command;
   const log = new Logger(options.server.logLevel, "main");
   const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
-  const registry = createRegistry({ fs, log, maxResultChars: options.maxResponseBytes });
+  const registry = createRegistry({ fs, log, maxResultBytes: options.maxResponseBytes });
   for (const [method, reason] of await registry.probe()) {
     log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);
   }

@@ -13,7 +13,7 @@ import { Registry } from "./registry.ts";
 
 /** Creates the registry with every collector registered. */
 export function createRegistry(
-  options: { fs: ProcFs; log: Logger; maxResultChars: number },
+  options: { fs: ProcFs; log: Logger; maxResultBytes: number },
 ): Registry {
   const registry = new Registry(options);
   registry.register("SayHello", sayHello);

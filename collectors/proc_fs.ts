@@ -31,7 +31,8 @@ function describeReadError(error: unknown): string {
 export class ProcFs {
   readonly #root: string;
   readonly #maxFileBytes: number;
-  readonly #decoder = new TextDecoder();
+  // ignoreBOM keeps a leading U+FEFF: the file's bytes are returned with nothing removed.
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
   /**
    * @param options.root directory that stands for `/` (default `/`, the live system)

@@ -13,6 +13,8 @@ import type { MethodOutcome } from "../rpc/messages.ts";
 import { MethodFailure } from "./failure.ts";
 import type { ProcFs } from "./proc_fs.ts";
 
+const encoder = new TextEncoder();
+
 /** What every collector is given. Nothing in it comes from the network. */
 export interface CollectorContext {
   /** Reader of /proc and /sys (possibly under a fixture root). */
@@ -49,17 +51,17 @@ export class Registry {
   readonly #stats = new Map<string, MethodStats>();
   readonly #fs: ProcFs;
   readonly #log: Logger;
-  readonly #maxResultChars: number;
+  readonly #maxResultBytes: number;
 
   /**
    * @param options.fs the reader every collector gets
    * @param options.log where unexpected collector errors are reported
-   * @param options.maxResultChars a longer text is an error, never a silent cut
+   * @param options.maxResultBytes a larger text (UTF-8 bytes) is an error, never a silent cut
    */
-  constructor(options: { fs: ProcFs; log: Logger; maxResultChars: number }) {
+  constructor(options: { fs: ProcFs; log: Logger; maxResultBytes: number }) {
     this.#fs = options.fs;
     this.#log = options.log;
-    this.#maxResultChars = options.maxResultChars;
+    this.#maxResultBytes = options.maxResultBytes;
   }
 
   /**
@@ -100,10 +102,14 @@ export class Registry {
     stats.calls++;
     try {
       const text = await collector.collect(this.#context());
-      if (text.length > this.#maxResultChars) {
+      // A UTF-16 unit is at most 3 UTF-8 bytes; count bytes only when the limit may be near.
+      const bytes = text.length * 3 > this.#maxResultBytes
+        ? encoder.encode(text).length
+        : text.length;
+      if (bytes > this.#maxResultBytes) {
         throw new MethodFailure(
-          `Result of ${method} is ${text.length} characters, more than the limit of ` +
-            `${this.#maxResultChars} (--max-response-bytes)`,
+          `Result of ${method} is ${bytes} bytes, more than the limit of ` +
+            `${this.#maxResultBytes} (--max-response-bytes)`,
         );
       }
       return { ok: true, text };

@@ -5,11 +5,11 @@ import { ProcFs } from "../collectors/proc_fs.ts";
 import { type Collector, type CollectorContext, Registry } from "../collectors/registry.ts";
 import { Logger } from "../log.ts";
 
-function newRegistry(maxResultChars = 1000): Registry {
+function newRegistry(maxResultBytes = 1000): Registry {
   return new Registry({
     fs: new ProcFs({ maxFileBytes: 1 << 20 }),
     log: new Logger("error", "test"),
-    maxResultChars,
+    maxResultBytes,
   });
 }
 
@@ -119,13 +119,13 @@ Deno.test("Registry reports an asynchronous rejection as an internal error", asy
   assert.equal(lines.length, 1);
 });
 
-Deno.test("Registry accepts a text exactly at maxResultChars", async () => {
+Deno.test("Registry accepts a text exactly at maxResultBytes", async () => {
   const registry = newRegistry(10).register("Ten", constant("0123456789"));
   assert.deepEqual(await registry.call("Ten"), { ok: true, text: "0123456789" });
   assert.equal(registry.stats("Ten")?.failures, 0);
 });
 
-Deno.test("Registry refuses a text longer than maxResultChars, naming the limit", async () => {
+Deno.test("Registry refuses a text longer than maxResultBytes, naming the limit", async () => {
   const registry = newRegistry(10).register("Eleven", constant("01234567890"));
   const outcome = await registry.call("Eleven");
   assert.equal(outcome.ok, false);
@@ -177,7 +177,7 @@ Deno.test("a collector receives only the context object {fs, methods}", async ()
   const seen: unknown[][] = [];
   const probed: unknown[][] = [];
   const fs = new ProcFs({ maxFileBytes: 1 << 20 });
-  const registry = new Registry({ fs, log: new Logger("error", "test"), maxResultChars: 100 })
+  const registry = new Registry({ fs, log: new Logger("error", "test"), maxResultBytes: 100 })
     .register("Spy", {
       collect: (...args: [CollectorContext]) => {
         seen.push(args);
@@ -236,4 +236,14 @@ Deno.test("SayHello answers Hello!", async () => {
     await sayHello.collect({ fs: new ProcFs({ maxFileBytes: 1 }), methods: [] }),
     "Hello!",
   );
+});
+
+Deno.test("Registry measures the limit in UTF-8 bytes, not characters", async () => {
+  const registry = newRegistry(10)
+    .register("FourEuros", constant("€€€€"))
+    .register("ThreeEuros", constant("€€€"));
+  const outcome = await registry.call("FourEuros");
+  assert.equal(outcome.ok, false);
+  if (!outcome.ok) assert.match(outcome.message, /is 12 bytes, more than the limit of 10/);
+  assert.deepEqual(await registry.call("ThreeEuros"), { ok: true, text: "€€€" });
 });

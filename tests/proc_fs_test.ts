@@ -1,0 +1,162 @@
+/**
+ * Unit tests of `ProcFs`: whole-file reads in a loop, text decoding, error messages, the size
+ * limit, the root directory, and reads of the live /proc.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { MethodFailure } from "../collectors/failure.ts";
+import { ProcFs } from "../collectors/proc_fs.ts";
+import { MARKER } from "../rpc/protocol.ts";
+
+const SYNTHETIC = fileURLToPath(new URL("./fixtures/synthetic-odd", import.meta.url));
+const X86 = fileURLToPath(new URL("./fixtures/x86_64-vm", import.meta.url));
+const LARGE = 16 * 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+/** The error a read rejects with (fails when it resolves). */
+async function failureOf(read: Promise<unknown>): Promise<Error> {
+  try {
+    await read;
+  } catch (error) {
+    assert.ok(error instanceof Error, `an Error, got ${error}`);
+    return error;
+  }
+  assert.fail("the read succeeded");
+}
+
+/** Reads a file to EOF in small steps, independently of ProcFs. */
+async function readInLoop(path: string): Promise<Uint8Array> {
+  using file = await Deno.open(path);
+  const parts: number[] = [];
+  const buffer = new Uint8Array(1000);
+  while (true) {
+    const count = await file.read(buffer);
+    if (count === null) break;
+    for (let index = 0; index < count; index++) parts.push(buffer[index]!);
+  }
+  return new Uint8Array(parts);
+}
+
+function lineCount(text: string): number {
+  return text.split("\n").length;
+}
+
+Deno.test("ProcFs reads a file larger than 64 KiB whole, across several reads", async () => {
+  const fs = new ProcFs({ root: SYNTHETIC, maxFileBytes: LARGE });
+  const expected = await Deno.readFile(`${SYNTHETIC}/proc/meminfo`);
+  assert.ok(expected.length > 2 * CHUNK, `fixture is ${expected.length} bytes`);
+  const bytes = await fs.readBytes("/proc/meminfo");
+  assert.equal(bytes.length, expected.length);
+  assert.deepEqual(bytes, expected);
+  const text = await fs.readText("/proc/meminfo");
+  assert.equal(text, new TextDecoder("utf-8", { fatal: true }).decode(expected));
+  // The character whose bytes straddle the first read is decoded whole, not as U+FFFD.
+  assert.ok(!text.includes("\uFFFD"));
+  assert.match(text, /\nEurox+\u20ac: {2}1 kB\n/);
+  assert.ok(text.startsWith("MemTotal:"));
+  assert.ok(text.endsWith("FakeLine06000:  1234 kB\n"));
+  assert.equal(lineCount(text), 4 + 6000 + 1 + 1);
+});
+
+Deno.test("ProcFs reads an empty file as zero bytes and empty text", async () => {
+  const fs = new ProcFs({ root: SYNTHETIC, maxFileBytes: LARGE });
+  assert.equal((await fs.readBytes("/proc/loadavg")).length, 0);
+  assert.equal(await fs.readText("/proc/loadavg"), "");
+});
+
+Deno.test("ProcFs.readText replaces invalid UTF-8 with U+FFFD and keeps the rest", async () => {
+  const fs = new ProcFs({ root: SYNTHETIC, maxFileBytes: LARGE });
+  const text = await fs.readText("/proc/version");
+  assert.ok(text.startsWith("Linux version 9.9.9-synthetic "));
+  assert.ok(text.includes("invalid:\uFFFD\uFFFD latin1:caf\uFFFD "), text);
+  assert.ok(text.includes("surrogate:[\uFFFD\uFFFD\uFFFD]"), text);
+  assert.ok(text.includes("truncated:[\uFFFD]\n"), text);
+  assert.ok(text.includes("utf8:[\u00e9\u20ac\u{1f427}]"), text);
+  // ProcFs does not sanitise for the wire: NULs and the marker are the encoder's business.
+  assert.ok(text.includes("nul:[\0]"));
+  assert.ok(text.includes(`marker:[${MARKER}]`));
+  // The result is well-formed: it survives a strict UTF-8 round trip.
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  assert.equal(strict.decode(new TextEncoder().encode(text)), text);
+});
+
+Deno.test("ProcFs reports a missing file as a MethodFailure naming the live path", async () => {
+  const fs = new ProcFs({ root: X86, maxFileBytes: LARGE });
+  const message = `Cannot read "/proc/modules": no such file (this kernel does not provide it)`;
+  for (const read of [() => fs.readBytes("/proc/modules"), () => fs.readText("/proc/modules")]) {
+    const error = await failureOf(read());
+    assert.ok(error instanceof MethodFailure, `a MethodFailure, got ${error.name}`);
+    assert.equal(error.message, message);
+    assert.ok(!error.message.includes(X86), "the fixture root stays out of the message");
+  }
+});
+
+Deno.test("ProcFs refuses a file larger than maxFileBytes, naming the limit and flag", async () => {
+  const size = (await Deno.readFile(`${SYNTHETIC}/proc/meminfo`)).length;
+  const exact = new ProcFs({ root: SYNTHETIC, maxFileBytes: size });
+  assert.equal((await exact.readBytes("/proc/meminfo")).length, size, "a file at the limit");
+  for (const limit of [size - 1, CHUNK, 4096]) {
+    const fs = new ProcFs({ root: SYNTHETIC, maxFileBytes: limit });
+    const error = await failureOf(fs.readBytes("/proc/meminfo"));
+    assert.ok(error instanceof MethodFailure, `a MethodFailure, got ${error.name}`);
+    assert.ok(error.message.startsWith(`Cannot read "/proc/meminfo": `), error.message);
+    assert.ok(error.message.includes(`${limit} bytes`), error.message);
+    assert.ok(error.message.includes("--max-response-bytes"), error.message);
+  }
+  const small = new ProcFs({ root: SYNTHETIC, maxFileBytes: 100 });
+  const error = await failureOf(small.readText("/proc/version"));
+  assert.ok(error instanceof MethodFailure && error.message.includes("100 bytes"));
+});
+
+Deno.test("ProcFs accepts its root with or without trailing slashes", async () => {
+  const expected = await Deno.readFile(`${X86}/proc/meminfo`);
+  for (const root of [X86, `${X86}/`, `${X86}//`]) {
+    const fs = new ProcFs({ root, maxFileBytes: LARGE });
+    assert.equal(fs.resolve("/proc/meminfo"), `${X86}/proc/meminfo`, root);
+    assert.deepEqual(await fs.readBytes("/proc/meminfo"), expected, root);
+  }
+  assert.equal(new ProcFs({ root: "/", maxFileBytes: LARGE }).resolve("/proc/stat"), "/proc/stat");
+  assert.equal(new ProcFs({ maxFileBytes: LARGE }).resolve("/proc/stat"), "/proc/stat");
+});
+
+Deno.test("ProcFs reads the live /proc/self/status under root /", async () => {
+  const fs = new ProcFs({ root: "/", maxFileBytes: LARGE });
+  const text = await fs.readText("/proc/self/status");
+  assert.ok(text.length > 0);
+  assert.ok(text.startsWith("Name:"), text.slice(0, 40));
+  assert.match(text, new RegExp(`\\nPid:\\t${Deno.pid}\\n`));
+});
+
+Deno.test({
+  name: "ProcFs reads the live /proc/slabinfo whole, past the kernel's 4 KiB records (as root)",
+  ignore: Deno.build.os !== "linux" || Deno.uid() !== 0,
+  async fn() {
+    const fs = new ProcFs({ root: "/", maxFileBytes: LARGE });
+    const bytes = await fs.readBytes("/proc/slabinfo");
+    const looped = await readInLoop("/proc/slabinfo");
+    assert.ok(bytes.length > 8192, `ProcFs read ${bytes.length} bytes`);
+    assert.ok(looped.length > 8192, `the loop read ${looped.length} bytes`);
+    const decoder = new TextDecoder();
+    const text = decoder.decode(bytes);
+    const reference = decoder.decode(looped);
+    // The counters change between reads; the set of caches (one per line) does not.
+    assert.equal(lineCount(text), lineCount(reference));
+    assert.equal(text.split("\n", 2).join("\n"), reference.split("\n", 2).join("\n"));
+    assert.ok(text.endsWith("\n"));
+  },
+});
+
+Deno.test("ProcFs keeps a leading byte-order mark: nothing is removed from a file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "lepd-bom-" });
+  try {
+    await Deno.mkdir(`${root}/proc`);
+    await Deno.writeFile(`${root}/proc/version`, new Uint8Array([0xef, 0xbb, 0xbf, 0x61]));
+    const fs = new ProcFs({ root, maxFileBytes: 1024 });
+    assert.equal(await fs.readText("/proc/version"), "\uFEFFa");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -210,6 +210,30 @@ async function expectMethodList(client: Client): Promise<void> {
   );
 }
 
+/**
+ * Checked-in outputs of computed methods: `expected/<Method>.txt` beside a tree's `proc/`. A
+ * static tree gives the sampler two identical snapshots, so every rate reads zero and the
+ * text is deterministic — except the wall-clock time in `top`'s first line, which is masked.
+ */
+function expectedOutputs(tree: Tree): [method: string, text: string][] {
+  const directory = `${tree.root}/expected`;
+  let names: string[];
+  try {
+    names = Array.from(Deno.readDirSync(directory), (entry) => entry.name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  return names.filter((name) => name.endsWith(".txt")).sort().map((name) => [
+    name.slice(0, -".txt".length),
+    Deno.readTextFileSync(`${directory}/${name}`),
+  ]);
+}
+
+function maskClock(text: string): string {
+  return text.replace(/^top - \d\d:\d\d:\d\d /, "top - HH:MM:SS ");
+}
+
 const trees = discoverTrees();
 
 Deno.test("golden: the fixture trees are discovered", () => {
@@ -254,6 +278,13 @@ for (const tree of trees) {
       await t.step("ListAllMethod", () => expectMethodList(connection));
       for (const [method, path] of PROC_FILE_METHODS) {
         await t.step(method, () => expectProcFile(connection, tree, method, path));
+      }
+      for (const [method, expected] of expectedOutputs(tree)) {
+        await t.step(`${method} equals expected/${method}.txt`, async () => {
+          const reply = await exchange(connection, method);
+          assertWireInvariants(reply);
+          assert.equal(maskClock(legacyText(reply.response)), maskClock(expected));
+        });
       }
       if (RERUN_TREES.has(tree.name)) {
         for (const [method, path] of PROC_FILE_METHODS) {

@@ -1,0 +1,89 @@
+/**
+ * CPU time counters of `/proc/stat` (the `cpu` and `cpuN` lines) and the shares of an interval
+ * spent in each state.
+ *
+ * @module
+ */
+
+import type { ProcFs } from "./proc_fs.ts";
+import { SampledSource, type SamplingOptions } from "./sampler.ts";
+
+/** Clock ticks spent in each state since boot, as the ten columns of a `cpu` line. */
+export interface CpuTimes {
+  user: number;
+  nice: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  irq: number;
+  softirq: number;
+  steal: number;
+  /** Already included in `user` (and `guestNice` in `nice`) by the kernel. */
+  guest: number;
+  guestNice: number;
+}
+
+const CPU_FIELDS = [
+  "user",
+  "nice",
+  "system",
+  "idle",
+  "iowait",
+  "irq",
+  "softirq",
+  "steal",
+  "guest",
+  "guestNice",
+] as const;
+
+/**
+ * The `cpu` (all CPUs) and `cpuN` lines of `/proc/stat`, keyed `cpu`, `cpu0`, `cpu1` …
+ * Columns that old kernels lack read 0.
+ */
+export function parseCpuTimes(text: string): Map<string, CpuTimes> {
+  const cpus = new Map<string, CpuTimes>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("cpu")) continue;
+    const [name = "", ...values] = line.trim().split(/\s+/);
+    const times = Object.fromEntries(
+      CPU_FIELDS.map((field, index) => [field, Number(values[index] ?? 0) || 0]),
+    ) as unknown as CpuTimes;
+    cpus.set(name, times);
+  }
+  return cpus;
+}
+
+/** Ticks of the eight states that add up to the time that passed (guest is inside user). */
+export function totalTicks(times: CpuTimes): number {
+  return times.user + times.nice + times.system + times.idle + times.iowait + times.irq +
+    times.softirq + times.steal;
+}
+
+/**
+ * Percentage of the interval spent in each state, from two readings of one CPU line. Counters
+ * that went backwards (a CPU brought back online) count as 0; an interval with no ticks at all
+ * reads as 100 % idle.
+ */
+export function cpuShares(previous: CpuTimes, latest: CpuTimes): CpuTimes {
+  const delta = (field: keyof CpuTimes) => Math.max(0, latest[field] - previous[field]);
+  const deltas = Object.fromEntries(
+    CPU_FIELDS.map((field) => [field, delta(field)]),
+  ) as unknown as CpuTimes;
+  const total = totalTicks(deltas);
+  if (total === 0) {
+    return Object.fromEntries(
+      CPU_FIELDS.map((field) => [field, field === "idle" ? 100 : 0]),
+    ) as unknown as CpuTimes;
+  }
+  return Object.fromEntries(
+    CPU_FIELDS.map((field) => [field, deltas[field] / total * 100]),
+  ) as unknown as CpuTimes;
+}
+
+/** A sampled source of `/proc/stat` CPU lines. */
+export function cpuTimesSource(
+  fs: ProcFs,
+  options: SamplingOptions = {},
+): SampledSource<Map<string, CpuTimes>> {
+  return new SampledSource(() => parseCpuTimes(fs.readTextSync("/proc/stat")), options);
+}

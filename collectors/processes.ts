@@ -1,0 +1,192 @@
+/**
+ * Processes and threads as /proc describes them: pure parsers of `/proc/<pid>/stat`,
+ * `status` and `cmdline`, user names from `/etc/passwd`, and the listing of pids and tids.
+ *
+ * Shared by every process-oriented method (ps, top, iotop, procrank, smem).
+ *
+ * @module
+ */
+
+import type { ProcFs } from "./proc_fs.ts";
+
+/** Clock ticks per second of the times in /proc/<pid>/stat (USER_HZ, 100 on every Linux ABI). */
+export const USER_HZ = 100;
+
+/** Scheduling policies of field 41 of /proc/<pid>/stat. */
+export const Policy = { OTHER: 0, FIFO: 1, RR: 2, BATCH: 3, ISO: 4, IDLE: 5, DEADLINE: 6 } as const;
+
+/** The fields of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat) that lepd uses. */
+export interface TaskStat {
+  pid: number;
+  /** Command name, at most 15 bytes, may hold spaces and parentheses. */
+  comm: string;
+  /** One-letter state: R S D Z T t X I … */
+  state: string;
+  ppid: number;
+  /** User and system CPU time in clock ticks. */
+  utime: number;
+  stime: number;
+  /** Kernel priority: 20 + nice for normal tasks, −1 − rt_priority for real-time ones. */
+  priority: number;
+  nice: number;
+  numThreads: number;
+  /** Start time in clock ticks after boot; with the pid, identifies a process across samples. */
+  startTime: number;
+  vsizeBytes: number;
+  rssPages: number;
+  rtPriority: number;
+  policy: number;
+  /** Aggregated block-I/O delay in clock ticks (0 unless delay accounting is on). */
+  blkioTicks: number;
+}
+
+/**
+ * Parses `/proc/<pid>/stat`. The command name is everything between the first `(` and the
+ * last `)`, so names such as `(my (odd) name)` survive; fields missing on old kernels read 0.
+ *
+ * @returns undefined for text that is not a stat line
+ */
+export function parseTaskStat(text: string): TaskStat | undefined {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 1 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  // fields[0] is field 3 of proc(5) (state), so field N is fields[N - 3].
+  const fields = text.slice(close + 2).trimEnd().split(" ");
+  if (!Number.isInteger(pid) || fields.length < 22) return undefined;
+  const field = (n: number): number => {
+    const value = Number(fields[n - 3]);
+    return Number.isFinite(value) ? value : 0;
+  };
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: fields[0] ?? "?",
+    ppid: field(4),
+    utime: field(14),
+    stime: field(15),
+    priority: field(18),
+    nice: field(19),
+    numThreads: field(20),
+    startTime: field(22),
+    vsizeBytes: field(23),
+    rssPages: field(24),
+    rtPriority: field(40),
+    policy: field(41),
+    blkioTicks: field(42),
+  };
+}
+
+/** Splits `/proc/<pid>/cmdline` into its arguments (empty for kernel threads and zombies). */
+export function parseCmdline(text: string): string[] {
+  const args = text.split("\0");
+  while (args.length > 0 && args[args.length - 1] === "") args.pop();
+  return args;
+}
+
+/** The effective uid from the `Uid:` line of `/proc/<pid>/status`. */
+export function parseStatusUid(text: string): number | undefined {
+  const match = /^Uid:\s+\d+\s+(\d+)/m.exec(text);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * Parses `key: value [kB]` lines (`/proc/meminfo`, `smaps_rollup`, `status`) into numbers;
+ * lines whose value is not a number are skipped.
+ */
+export function parseKeyNumbers(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const value = Number.parseInt(line.slice(colon + 1).trim(), 10);
+    if (Number.isFinite(value)) values.set(line.slice(0, colon).trim(), value);
+  }
+  return values;
+}
+
+/** Maps uids to names from the text of `/etc/passwd` (first name of a uid wins). */
+export function parsePasswd(text: string): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of text.split("\n")) {
+    const [name, , uidText] = line.split(":");
+    if (name === undefined || name === "" || uidText === undefined || !/^\d+$/.test(uidText)) {
+      continue;
+    }
+    const uid = Number(uidText);
+    if (!names.has(uid)) names.set(uid, name);
+  }
+  return names;
+}
+
+/**
+ * User names of uids, from `/etc/passwd` under the file-system root. The file is read once and
+ * again only when its modification time changes.
+ */
+export class UserNames {
+  readonly #fs: ProcFs;
+  #names = new Map<number, string>();
+  #modifiedMs: number | undefined = Number.NaN;
+
+  constructor(fs: ProcFs) {
+    this.#fs = fs;
+  }
+
+  /** The name of `uid`, or undefined when /etc/passwd does not know it. */
+  nameOf(uid: number): string | undefined {
+    this.#refresh();
+    return this.#names.get(uid);
+  }
+
+  #refresh(): void {
+    const modified = this.#fs.modifiedMs("/etc/passwd");
+    if (modified === this.#modifiedMs) return;
+    this.#modifiedMs = modified;
+    this.#names = parsePasswd(this.#fs.tryReadTextSync("/etc/passwd") ?? "");
+  }
+}
+
+/** Numeric entries of a directory (pids of `/proc`, tids of `/proc/<pid>/task`), ascending. */
+export function numericNames(names: readonly string[]): number[] {
+  const numbers: number[] = [];
+  for (const name of names) {
+    if (/^\d+$/.test(name)) numbers.push(Number(name));
+  }
+  return numbers.sort((a, b) => a - b);
+}
+
+/**
+ * The pids of all processes.
+ *
+ * @throws {MethodFailure} when /proc cannot be listed
+ */
+export function listPids(fs: ProcFs): number[] {
+  return numericNames(fs.readDirNames("/proc"));
+}
+
+/** The tids of one process; empty when the process has exited meanwhile. */
+export function listTids(fs: ProcFs, pid: number): number[] {
+  return numericNames(fs.tryReadDirNames(`/proc/${pid}/task`) ?? []);
+}
+
+/** Size of a memory page in bytes, from the kernel's own report for lepd's process (or 4096). */
+export function pageSizeBytes(fs: ProcFs): number {
+  const smaps = fs.tryReadTextSync("/proc/self/smaps") ?? "";
+  const match = /^KernelPageSize:\s+(\d+) kB/m.exec(smaps);
+  return match === null ? 4096 : Number(match[1]) * 1024;
+}
+
+/**
+ * Text safe for one column of a table: control characters (a newline in a command line would
+ * start a new row for every client) become `?`, as procps shows them.
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f]/g, "?");
+}
+
+/** The effective user shown in process tables: name, or the uid when /etc/passwd lacks it. */
+export function userLabel(users: UserNames, uid: number | undefined): string {
+  if (uid === undefined) return "?";
+  return users.nameOf(uid) ?? String(uid);
+}

@@ -1,0 +1,136 @@
+/**
+ * Background sampling for rate-based methods.
+ *
+ * The original slept a second inside every rate-based request (iotop, irq_info, mpstat). Here
+ * a source keeps the two most recent snapshots, taken about one second apart, while clients
+ * ask for it: the first request starts it and waits for one interval, later requests are
+ * answered at once from the latest interval, and a minute without requests stops it. Several
+ * dashboards polling one board cost one sampler, not one sleep each.
+ *
+ * @module
+ */
+
+/** Two consecutive snapshots and the time between them. */
+export interface Interval<T> {
+  previous: T;
+  latest: T;
+  /** Seconds between the two snapshots (monotonic clock). */
+  seconds: number;
+  /** Wall-clock time of the latest snapshot, milliseconds since the epoch. */
+  takenAt: number;
+}
+
+/** Timing of a sampled source. */
+export interface SamplingOptions {
+  /** Time between snapshots (default 1000 ms). */
+  intervalMs?: number;
+  /** Stop after this long without a request (default 60 000 ms). */
+  idleStopMs?: number;
+}
+
+interface Snapshot<T> {
+  value: T;
+  monotonicMs: number;
+  wallMs: number;
+}
+
+/**
+ * One thing sampled periodically, e.g. the CPU ticks of every process.
+ *
+ * ```ts
+ * const ticks = new SampledSource(() => readTicks(fs));
+ * const { previous, latest, seconds } = await ticks.interval();
+ * ```
+ */
+export class SampledSource<T> {
+  readonly #read: () => T;
+  readonly #intervalMs: number;
+  readonly #idleStopMs: number;
+  #previous: Snapshot<T> | undefined;
+  #latest: Snapshot<T> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastDemandMs = 0;
+  #waiters: { resolve: (interval: Interval<T>) => void; reject: (error: unknown) => void }[] = [];
+
+  /**
+   * @param read takes one snapshot; it may throw (e.g. `MethodFailure`), which fails the
+   *   requests waiting for that snapshot and stops the source until the next request
+   */
+  constructor(read: () => T, options: SamplingOptions = {}) {
+    this.#read = read;
+    this.#intervalMs = options.intervalMs ?? 1000;
+    this.#idleStopMs = options.idleStopMs ?? 60_000;
+  }
+
+  /** True while the source takes snapshots. */
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /**
+   * The latest interval; starts the source when it is stopped and then waits for one interval.
+   *
+   * @throws whatever the snapshot function threw
+   */
+  interval(): Promise<Interval<T>> {
+    this.#lastDemandMs = performance.now();
+    if (this.#timer === undefined) {
+      this.#previous = undefined;
+      try {
+        this.#latest = this.#take();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
+    }
+    const ready = this.#current();
+    if (ready !== undefined) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Stops sampling and drops the snapshots; waiting requests fail with `reason`. */
+  stop(reason: unknown = new Error("Sampling stopped")): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#previous = undefined;
+    this.#latest = undefined;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(reason);
+  }
+
+  #take(): Snapshot<T> {
+    return { value: this.#read(), monotonicMs: performance.now(), wallMs: Date.now() };
+  }
+
+  #current(): Interval<T> | undefined {
+    if (this.#previous === undefined || this.#latest === undefined) return undefined;
+    return {
+      previous: this.#previous.value,
+      latest: this.#latest.value,
+      seconds: (this.#latest.monotonicMs - this.#previous.monotonicMs) / 1000,
+      takenAt: this.#latest.wallMs,
+    };
+  }
+
+  #tick(): void {
+    if (performance.now() - this.#lastDemandMs > this.#idleStopMs) {
+      this.stop();
+      return;
+    }
+    let snapshot: Snapshot<T>;
+    try {
+      snapshot = this.#take();
+    } catch (error) {
+      this.stop(error);
+      return;
+    }
+    this.#previous = this.#latest;
+    this.#latest = snapshot;
+    const ready = this.#current();
+    if (ready === undefined) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.resolve(ready);
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * `GetCmdTopH`: threads in the layout of procps `top -H -b -n 1` (PROTOCOL.md 3.15): five
+ * summary lines, an empty line, the column header and every thread, busiest first, with CPU
+ * shares over the sampler's latest interval.
+ *
+ * @module
+ */
+
+import { cpuShares, type CpuTimes } from "./cpu_stat.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import {
+  parseKeyNumbers,
+  printable,
+  type TaskStat,
+  USER_HZ,
+  userLabel,
+  type UserNames,
+} from "./processes.ts";
+import { psUser } from "./ps.ts";
+import type { Collector } from "./registry.ts";
+import type { Interval, SampledSource } from "./sampler.ts";
+import {
+  cpuPercent,
+  type Snapshot,
+  type TaskSampling,
+  type ThreadEntry,
+} from "./task_snapshots.ts";
+
+/** The column header of top's task area. */
+export const TOP_HEADER =
+  "  PID USER      PR  NI    VIRT    RES    SHR S %CPU %MEM     TIME+ COMMAND";
+
+/** Everything the summary lines show. */
+export interface TopSummary {
+  /** Wall-clock time of the snapshot. */
+  now: Date;
+  uptimeSeconds: number;
+  users: number;
+  loadAverages: [number, number, number];
+  cpu: CpuTimes;
+  /** /proc/meminfo values in KiB. */
+  meminfo: Map<string, number>;
+}
+
+/** One thread row before formatting. */
+export interface TopRow {
+  stat: TaskStat;
+  user: string;
+  cpuPercent: number;
+  /** Shared memory of the thread's process in KiB (`statm`), 0 when unreadable. */
+  sharedKiB: number;
+}
+
+/** `up 3 days,  2:05` or `up 17 min`, as procps writes the uptime. */
+export function formatUptime(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  const totalMinutes = Math.floor(seconds / 60);
+  const hours = Math.floor(totalMinutes / 60) % 24;
+  const minutes = totalMinutes % 60;
+  let text = "up ";
+  if (days > 0) text += `${days} day${days === 1 ? "" : "s"}, `;
+  text += hours > 0
+    ? `${String(hours).padStart(2)}:${String(minutes).padStart(2, "0")}`
+    : `${minutes} min`;
+  return text;
+}
+
+/** `TIME+`: minutes, seconds and hundredths of CPU time (`123:04.56`). */
+export function topTime(ticks: number): string {
+  const hundredths = Math.floor(ticks * 100 / USER_HZ);
+  const minutes = Math.floor(hundredths / 6000);
+  const seconds = Math.floor(hundredths / 100) % 60;
+  return `${minutes}:${String(seconds).padStart(2, "0")}.${
+    String(hundredths % 100).padStart(2, "0")
+  }`;
+}
+
+/** `PR`: the kernel priority, `rt` for the highest real-time one. */
+export function topPriority(stat: TaskStat): string {
+  return stat.priority === -100 ? "rt" : String(stat.priority);
+}
+
+function stateCounts(
+  rows: readonly TopRow[],
+): Record<"running" | "sleeping" | "stopped" | "zombie", number> {
+  const counts = { running: 0, sleeping: 0, stopped: 0, zombie: 0 };
+  for (const { stat } of rows) {
+    if (stat.state === "R") counts.running++;
+    else if (stat.state === "T" || stat.state === "t") counts.stopped++;
+    else if (stat.state === "Z") counts.zombie++;
+    else counts.sleeping++;
+  }
+  return counts;
+}
+
+/** The five summary lines. */
+export function formatTopSummary(summary: TopSummary, rows: readonly TopRow[]): string[] {
+  const time = [summary.now.getHours(), summary.now.getMinutes(), summary.now.getSeconds()]
+    .map((part) => String(part).padStart(2, "0")).join(":");
+  const users = `${String(summary.users).padStart(2)} user${summary.users === 1 ? "" : "s"}`;
+  const load = summary.loadAverages.map((value) => value.toFixed(2)).join(", ");
+  const counts = stateCounts(rows);
+  const three = (value: number) => String(value).padStart(3);
+  const cpu = summary.cpu;
+  const share = (value: number) => value.toFixed(1).padStart(4);
+  const kib = (key: string) => summary.meminfo.get(key) ?? 0;
+  const eight = (value: number) => String(value).padStart(8);
+  const memTotal = kib("MemTotal");
+  const memFree = kib("MemFree");
+  const buffCache = kib("Buffers") + kib("Cached") + kib("SReclaimable");
+  const memUsed = Math.max(0, memTotal - memFree - buffCache);
+  const swapTotal = kib("SwapTotal");
+  const swapFree = kib("SwapFree");
+  return [
+    `top - ${time} ${formatUptime(summary.uptimeSeconds)}, ${users},  load average: ${load}`,
+    `Threads: ${three(rows.length)} total, ${three(counts.running)} running, ` +
+    `${three(counts.sleeping)} sleeping, ${three(counts.stopped)} stopped, ${
+      three(counts.zombie)
+    } zombie`,
+    `%Cpu(s): ${share(cpu.user)} us, ${share(cpu.system)} sy, ${share(cpu.nice)} ni, ` +
+    `${share(cpu.idle)} id, ${share(cpu.iowait)} wa, ${share(cpu.irq)} hi, ${
+      share(cpu.softirq)
+    } si, ` +
+    `${share(cpu.steal)} st`,
+    `KiB Mem : ${eight(memTotal)} total, ${eight(memFree)} free, ${eight(memUsed)} used, ` +
+    `${eight(buffCache)} buff/cache`,
+    `KiB Swap: ${eight(swapTotal)} total, ${eight(swapFree)} free, ${
+      eight(swapTotal - swapFree)
+    } used. ` +
+    `${eight(kib("MemAvailable"))} avail Mem`,
+  ];
+}
+
+/** The whole text. */
+export function formatTopThreads(
+  summary: TopSummary,
+  rows: readonly TopRow[],
+  options: { pageBytes: number },
+): string {
+  const memTotal = summary.meminfo.get("MemTotal") ?? 0;
+  const lines = [...formatTopSummary(summary, rows), "", TOP_HEADER];
+  for (const { stat, user, cpuPercent, sharedKiB } of rows) {
+    const rssKiB = stat.rssPages * options.pageBytes / 1024;
+    const memPercent = memTotal > 0 ? rssKiB / memTotal * 100 : 0;
+    lines.push(
+      [
+        String(stat.pid).padStart(5),
+        psUser(user).padEnd(8),
+        topPriority(stat).padStart(3),
+        String(stat.nice).padStart(3),
+        String(Math.floor(stat.vsizeBytes / 1024)).padStart(7),
+        String(rssKiB).padStart(6),
+        String(sharedKiB).padStart(6),
+        stat.state,
+        cpuPercent.toFixed(1).padStart(4),
+        memPercent.toFixed(1).padStart(4),
+        topTime(stat.utime + stat.stime).padStart(9),
+        printable(stat.comm),
+      ].join(" "),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Thread rows of the latest interval, busiest first (then by thread id). */
+export function topRows(
+  interval: Interval<Snapshot<ThreadEntry>>,
+  options: { users: UserNames; sharedKiB: (tgid: number) => number },
+): TopRow[] {
+  const rows: TopRow[] = [];
+  for (const [key, entry] of interval.latest) {
+    rows.push({
+      stat: entry.stat,
+      user: userLabel(options.users, entry.uid),
+      cpuPercent: cpuPercent(interval.previous.get(key)?.stat, entry.stat, interval.seconds),
+      sharedKiB: options.sharedKiB(entry.tgid),
+    });
+  }
+  return rows.sort((a, b) => b.cpuPercent - a.cpuPercent || a.stat.pid - b.stat.pid);
+}
+
+/** Size of one utmp record in glibc on 64-bit Linux and on 32-bit ARM. */
+const UTMP_RECORD_BYTES = 384;
+/** `ut_type` of a logged-in user's session. */
+const USER_PROCESS = 7;
+
+/** Logged-in sessions in the utmp file, as `top` and `uptime` count users (0 when absent). */
+export function countUserSessions(utmp: Uint8Array): number {
+  const view = new DataView(utmp.buffer, utmp.byteOffset, utmp.byteLength);
+  let sessions = 0;
+  for (let offset = 0; offset + UTMP_RECORD_BYTES <= utmp.length; offset += UTMP_RECORD_BYTES) {
+    if (view.getInt16(offset, true) === USER_PROCESS) sessions++;
+  }
+  return sessions;
+}
+
+async function readUserSessions(fs: ProcFs): Promise<number> {
+  for (const path of ["/run/utmp", "/var/run/utmp"]) {
+    try {
+      return countUserSessions(await fs.readBytes(path));
+    } catch {
+      // Not every system keeps utmp (containers, minimal boards): try the next place.
+    }
+  }
+  return 0;
+}
+
+/** The `GetCmdTopH` collector. */
+export function topThreadsCollector(
+  options: {
+    sampling: TaskSampling;
+    cpuTimes: SampledSource<Map<string, CpuTimes>>;
+    users: UserNames;
+    pageBytes: number;
+  },
+): Collector {
+  return {
+    async collect({ fs }) {
+      const [threads, cpu] = await Promise.all([
+        options.sampling.threads.interval(),
+        options.cpuTimes.interval(),
+      ]);
+      const [meminfo, loadavg, uptime, users] = await Promise.all([
+        fs.readText("/proc/meminfo"),
+        fs.readText("/proc/loadavg"),
+        fs.readText("/proc/uptime"),
+        readUserSessions(fs),
+      ]);
+      const sharedByProcess = new Map<number, number>();
+      const sharedKiB = (tgid: number): number => {
+        let shared = sharedByProcess.get(tgid);
+        if (shared === undefined) {
+          const statm = fs.tryReadTextSync(`/proc/${tgid}/statm`)?.split(" ");
+          shared = Number(statm?.[2] ?? 0) * options.pageBytes / 1024 || 0;
+          sharedByProcess.set(tgid, shared);
+        }
+        return shared;
+      };
+      const rows = topRows(threads, { users: options.users, sharedKiB });
+      const allCpus = { previous: cpu.previous.get("cpu"), latest: cpu.latest.get("cpu") };
+      const loads = loadavg.split(" ").slice(0, 3).map(Number);
+      const summary: TopSummary = {
+        now: new Date(threads.takenAt),
+        uptimeSeconds: Number(uptime.split(" ")[0]) || 0,
+        users,
+        loadAverages: [loads[0] ?? 0, loads[1] ?? 0, loads[2] ?? 0],
+        cpu: allCpus.previous && allCpus.latest
+          ? cpuShares(allCpus.previous, allCpus.latest)
+          : cpuShares(emptyTimes(), emptyTimes()),
+        meminfo: parseKeyNumbers(meminfo),
+      };
+      return formatTopThreads(summary, rows, { pageBytes: options.pageBytes });
+    },
+  };
+}
+
+function emptyTimes(): CpuTimes {
+  return {
+    user: 0,
+    nice: 0,
+    system: 0,
+    idle: 0,
+    iowait: 0,
+    irq: 0,
+    softirq: 0,
+    steal: 0,
+    guest: 0,
+    guestNice: 0,
+  };
+}

@@ -1,0 +1,243 @@
+// GetCmdTop and GetCmdTopH: parsers and formatters, then the real daemon on the live system.
+
+import assert from "node:assert/strict";
+import {
+  parseCmdline,
+  parseStatusUid,
+  parseTaskStat,
+  printable,
+  type TaskStat,
+} from "../collectors/processes.ts";
+import { psCommand, psCpu, psMem, psNice, psPriority, psTime, psUser } from "../collectors/ps.ts";
+import { cpuPercent } from "../collectors/task_snapshots.ts";
+import {
+  countUserSessions,
+  formatUptime,
+  topPriority,
+  topTime,
+} from "../collectors/top_threads.ts";
+import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
+
+const MODERN_STAT =
+  "1234 (my (odd) name) R 1 1234 1234 0 -1 4194560 100 0 2 0 360 72 0 0 20 0 3 0 5000 50000000 " +
+  "500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 7 0 0 0 0 0 0 0 0 0 0";
+
+Deno.test("parseTaskStat: names with spaces and parentheses, and the fields lepd uses", () => {
+  const stat = parseTaskStat(MODERN_STAT)!;
+  assert.equal(stat.pid, 1234);
+  assert.equal(stat.comm, "my (odd) name");
+  assert.equal(stat.state, "R");
+  assert.deepEqual([stat.utime, stat.stime, stat.priority, stat.nice], [360, 72, 20, 0]);
+  assert.deepEqual([stat.numThreads, stat.startTime, stat.vsizeBytes, stat.rssPages], [
+    3,
+    5000,
+    50000000,
+    500,
+  ]);
+  assert.deepEqual([stat.rtPriority, stat.policy, stat.blkioTicks], [0, 0, 7]);
+});
+
+Deno.test("parseTaskStat: old kernels, kernel threads, garbage", () => {
+  // A 32-bit ARM kernel of the 3.x era: 44 fields, no delay-accounting column beyond 42.
+  const arm = "700 (armapp) S 1 700 700 0 -1 4194560 100 0 2 0 50 0 0 0 20 0 1 0 9000 " +
+    "4294963200 1200 4294967295 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0";
+  const old = parseTaskStat(arm)!;
+  assert.deepEqual([old.vsizeBytes, old.rssPages, old.blkioTicks], [4294963200, 1200, 0]);
+  assert.equal(
+    parseTaskStat("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 5 0 0 20 0 1 0 1 0 0")?.comm,
+    "kthreadd",
+  );
+  for (const bad of ["", "garbage", "12 no parentheses 1 2 3", "x (a) S 1 2"]) {
+    assert.equal(parseTaskStat(bad), undefined, bad);
+  }
+});
+
+Deno.test("parseCmdline, parseStatusUid, printable", () => {
+  assert.deepEqual(parseCmdline("/bin/sh\0-c\0echo a b\0"), ["/bin/sh", "-c", "echo a b"]);
+  assert.deepEqual(parseCmdline(""), []);
+  assert.equal(parseStatusUid("Name:\tx\nUid:\t1000\t0\t0\t0\n"), 0);
+  assert.equal(parseStatusUid("Name:\tx\n"), undefined);
+  assert.equal(printable("a\nb\tc\x7f"), "a?b?c?");
+});
+
+function stat(fields: Partial<TaskStat>): TaskStat {
+  return {
+    pid: 1,
+    comm: "x",
+    state: "S",
+    ppid: 0,
+    utime: 0,
+    stime: 0,
+    priority: 20,
+    nice: 0,
+    numThreads: 1,
+    startTime: 0,
+    vsizeBytes: 0,
+    rssPages: 0,
+    rtPriority: 0,
+    policy: 0,
+    blkioTicks: 0,
+    ...fields,
+  };
+}
+
+Deno.test("ps columns: PRI, NI, USER, %CPU, %MEM, TIME, CMD", () => {
+  assert.equal(psPriority(stat({ priority: 20 })), 19);
+  assert.equal(psPriority(stat({ priority: 0, nice: -20 })), 39);
+  assert.equal(psPriority(stat({ priority: -100, rtPriority: 99, policy: 1 })), 139);
+  assert.equal(psNice(stat({ nice: 5, policy: 3 })), "5");
+  assert.equal(psNice(stat({ policy: 1 })), "-");
+  assert.equal(psUser("root"), "root");
+  assert.equal(psUser("averyverylongusername"), "averyve+");
+  assert.deepEqual([psCpu(0), psCpu(4.84), psCpu(99.94), psCpu(150.2)], [
+    "0.0",
+    "4.8",
+    "99.9",
+    "150",
+  ]);
+  assert.deepEqual([psMem(0, 1000), psMem(3, 1000), psMem(2000, 1000), psMem(5, 0)], [
+    "0.0",
+    "0.3",
+    "99.9",
+    "0.0",
+  ]);
+  assert.deepEqual([psTime(0), psTime(6100), psTime(100 * 90_061)], [
+    "00:00:00",
+    "00:01:01",
+    "1-01:01:01",
+  ]);
+  assert.equal(psCommand(stat({}), ["/bin/sh", "-c", "a\nb"]), "/bin/sh -c a?b");
+  assert.equal(psCommand(stat({ comm: "kthreadd" }), []), "[kthreadd]");
+  assert.equal(psCommand(stat({ comm: "child", state: "Z" }), []), "[child] <defunct>");
+});
+
+Deno.test("cpuPercent: share of one CPU over the interval", () => {
+  assert.equal(cpuPercent(stat({ utime: 100 }), stat({ utime: 150 }), 1), 50);
+  assert.equal(cpuPercent(stat({ utime: 100 }), stat({ utime: 300, stime: 100 }), 2), 150);
+  assert.equal(cpuPercent(undefined, stat({ utime: 30 }), 1), 30, "started during the interval");
+  assert.equal(cpuPercent(stat({ utime: 100 }), stat({ utime: 50 }), 1), 0, "never negative");
+  assert.equal(cpuPercent(stat({}), stat({ utime: 5 }), 0), 0);
+});
+
+Deno.test("top: uptime, TIME+, PR and utmp sessions", () => {
+  assert.equal(formatUptime(59), "up 0 min");
+  assert.equal(formatUptime(17 * 60 + 5), "up 17 min");
+  assert.equal(formatUptime(2 * 3600 + 5 * 60), "up  2:05");
+  assert.equal(formatUptime(86_400 + 3 * 60), "up 1 day, 3 min");
+  assert.equal(formatUptime(3 * 86_400 + 12 * 3600 + 60), "up 3 days, 12:01");
+  assert.deepEqual([topTime(0), topTime(12_345), topTime(738_456)], [
+    "0:00.00",
+    "2:03.45",
+    "123:04.56",
+  ]);
+  assert.deepEqual([topPriority(stat({ priority: -100 })), topPriority(stat({ priority: -51 }))], [
+    "rt",
+    "-51",
+  ]);
+  const utmp = new Uint8Array(384 * 3);
+  new DataView(utmp.buffer).setInt16(0, 7, true);
+  new DataView(utmp.buffer).setInt16(384, 8, true);
+  new DataView(utmp.buffer).setInt16(768, 7, true);
+  assert.equal(countUserSessions(utmp), 2);
+  assert.equal(countUserSessions(utmp.subarray(0, 100)), 0, "a torn record is not counted");
+});
+
+/** Rows of a ps-style table: header tokens, and each row split the way LEPV splits it. */
+function lepvTopRows(text: string): { header: string[]; rows: Record<string, string>[] } {
+  const lines = text.trim().split("\n");
+  const headerIndex = lines.findIndex((line) => /^\W*PID\W+USER\W+/i.test(line));
+  assert.ok(headerIndex >= 0, "a PID USER header");
+  const header = lines[headerIndex]!.trim().split(/\s+/);
+  const rows = lines.slice(headerIndex + 1).map((line) => {
+    const tokens = line.trim().split(/\s+/);
+    assert.ok(tokens.length >= header.length - 1, `row has a token per column: ${line}`);
+    const row: Record<string, string> = {};
+    header.forEach((name, index) => {
+      row[name] = index === header.length - 1 ? tokens.slice(index).join(" ") : tokens[index]!;
+    });
+    return row;
+  });
+  return { header, rows };
+}
+
+Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a busy child on top", async () => {
+  const daemon = await startDaemon();
+  // A child that spins one CPU for as long as the test needs it.
+  const busy = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "const end = Date.now() + 20000; while (Date.now() < end) {}"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const client = await Client.connect(daemon.port);
+  try {
+    let top = lepvTopRows(legacyText(await client.request({ method: "GetCmdTop" })));
+    for (let attempt = 0; attempt < 10 && top.rows[0]?.PID !== String(busy.pid); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      top = lepvTopRows(legacyText(await client.request({ method: "GetCmdTop" })));
+    }
+    assert.deepEqual(top.header, [
+      "PID",
+      "USER",
+      "PRI",
+      "NI",
+      "VSZ",
+      "RSS",
+      "S",
+      "%CPU",
+      "%MEM",
+      "TIME",
+      "CMD",
+    ]);
+    assert.equal(top.rows[0]!.PID, String(busy.pid), JSON.stringify(top.rows.slice(0, 3)));
+    assert.ok(Number(top.rows[0]!["%CPU"]) > 50, `busy child at ${top.rows[0]!["%CPU"]} %CPU`);
+    const cpu = top.rows.map((row) => Number(row["%CPU"]));
+    assert.deepEqual(cpu, [...cpu].sort((a, b) => b - a), "sorted by %CPU, descending");
+    for (const row of top.rows) {
+      for (const column of ["PID", "PRI", "VSZ", "RSS"]) {
+        assert.match(row[column]!, /^\d+$/, column);
+      }
+      assert.match(row.NI!, /^(-?\d+|-)$/);
+      assert.match(row["%MEM"]!, /^\d+\.\d$/);
+      assert.match(row.TIME!, /^(\d+-)?\d\d:\d\d:\d\d$/);
+    }
+    assert.ok(
+      top.rows.some((row) => row.PID === String(daemon.process.pid)),
+      "the daemon is listed",
+    );
+
+    const threads = legacyText(await client.request({ method: "GetCmdTopH" }));
+    assert.match(
+      threads,
+      /^top - \d\d:\d\d:\d\d up .+, +\d+ users?, +load average: [\d.]+, [\d.]+, [\d.]+\n/,
+    );
+    assert.match(
+      threads,
+      /\nThreads: +\d+ total, +\d+ running, +\d+ sleeping, +\d+ stopped, +\d+ zombie\n/,
+    );
+    const idle = Number(/%Cpu\(s\):.* ([\d.]+) id,/.exec(threads)?.[1]);
+    assert.ok(idle < 80, `a busy CPU out of 2 leaves at most about 50 % idle, got ${idle}`);
+    const table = lepvTopRows(threads);
+    assert.deepEqual(table.header, [
+      "PID",
+      "USER",
+      "PR",
+      "NI",
+      "VIRT",
+      "RES",
+      "SHR",
+      "S",
+      "%CPU",
+      "%MEM",
+      "TIME+",
+      "COMMAND",
+    ]);
+    const busiest = table.rows[0]!;
+    assert.equal(busiest.PID, String(busy.pid), "the child's main thread is the busiest");
+    assert.ok(Number(busiest["%CPU"]) > 50, JSON.stringify(busiest));
+  } finally {
+    client.close();
+    busy.kill("SIGKILL");
+    await busy.status;
+    assert.equal(await daemon.stop(), 0);
+  }
+});

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { SampledSource } from "../collectors/sampler.ts";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+Deno.test("sampler: the first request waits one interval, later ones are answered at once", async () => {
+  let reads = 0;
+  const source = new SampledSource(() => ++reads, { intervalMs: 100, idleStopMs: 10_000 });
+  try {
+    assert.equal(source.running, false);
+    const started = performance.now();
+    const first = await source.interval();
+    const waited = performance.now() - started;
+    assert.ok(waited >= 90, `first request waited ${waited} ms`);
+    assert.deepEqual([first.previous, first.latest], [1, 2]);
+    assert.ok(first.seconds >= 0.09 && first.seconds < 1, `${first.seconds} s`);
+    const immediate = performance.now();
+    const second = await source.interval();
+    assert.ok(performance.now() - immediate < 20);
+    assert.equal(second.latest, first.latest);
+    await sleep(250);
+    const later = await source.interval();
+    assert.ok(later.latest >= 4, `latest snapshot ${later.latest} after 250 ms more`);
+    assert.equal(later.previous, later.latest - 1);
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler: concurrent first requests share one wait and one pair of snapshots", async () => {
+  let reads = 0;
+  const source = new SampledSource(() => ++reads, { intervalMs: 50 });
+  try {
+    const intervals = await Promise.all([source.interval(), source.interval(), source.interval()]);
+    assert.equal(reads, 2);
+    for (const interval of intervals) {
+      assert.deepEqual([interval.previous, interval.latest], [1, 2]);
+    }
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler: stops after the idle time without requests, restarts on demand", async () => {
+  let reads = 0;
+  const source = new SampledSource(() => ++reads, { intervalMs: 30, idleStopMs: 100 });
+  try {
+    await source.interval();
+    assert.equal(source.running, true);
+    await sleep(300);
+    assert.equal(source.running, false);
+    const readsWhenStopped = reads;
+    await sleep(100);
+    assert.equal(reads, readsWhenStopped, "no snapshots while stopped");
+    const restarted = await source.interval();
+    assert.equal(restarted.previous, readsWhenStopped + 1, "a fresh pair after a restart");
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler: a failing snapshot fails the waiting requests and stops the source", async () => {
+  let fail = true;
+  const source = new SampledSource(() => {
+    if (fail) throw new Error('Cannot read "/proc/stat": no such file');
+    return 1;
+  }, { intervalMs: 30 });
+  try {
+    await assert.rejects(source.interval(), /no such file/);
+    assert.equal(source.running, false);
+    fail = false;
+    const interval = await source.interval();
+    assert.equal(interval.latest, 1);
+  } finally {
+    source.stop();
+  }
+});

@@ -7,9 +7,10 @@
  */
 
 import type { Logger } from "../log.ts";
-import { cpuTimesSource } from "./cpu_stat.ts";
 import { listAllMethod, sayHello } from "./hello.ts";
+import { iotopCollector } from "./iotop.ts";
 import { PROC_FILE_METHODS, procFileCollector } from "./proc_files.ts";
+import { procStatSource } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { pageSizeBytes, UserNames } from "./processes.ts";
 import { psCollector } from "./ps.ts";
@@ -27,17 +28,18 @@ export function createRegistry(
   const users = new UserNames(fs);
   const pageBytes = pageSizeBytes(fs);
   const tasks = new TaskSampling(fs, options.sampling);
-  const cpuTimes = cpuTimesSource(fs, options.sampling);
+  const procStat = procStatSource(fs, options.sampling);
 
   registry.register("SayHello", sayHello);
   registry.register("ListAllMethod", listAllMethod);
   for (const [method, path] of PROC_FILE_METHODS) {
     registry.register(method, procFileCollector(path));
   }
+  registry.register("GetCmdIotop", iotopCollector({ sampling: tasks, users }));
   registry.register("GetCmdTop", psCollector({ sampling: tasks, users, pageBytes }));
   registry.register(
     "GetCmdTopH",
-    topThreadsCollector({ sampling: tasks, cpuTimes, users, pageBytes }),
+    topThreadsCollector({ sampling: tasks, procStat, users, pageBytes }),
   );
   return registry;
 }

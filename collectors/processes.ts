@@ -188,5 +188,6 @@ export function printable(text: string): string {
 /** The effective user shown in process tables: name, or the uid when /etc/passwd lacks it. */
 export function userLabel(users: UserNames, uid: number | undefined): string {
   if (uid === undefined) return "?";
-  return users.nameOf(uid) ?? String(uid);
+  // One token whatever /etc/passwd holds: clients split rows on whitespace.
+  return users.nameOf(uid)?.replace(/\s/g, "?") ?? String(uid);
 }

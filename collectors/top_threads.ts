@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cpuShares, type CpuTimes } from "./cpu_stat.ts";
+import { cpuShares, type CpuTimes, type ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import {
   parseKeyNumbers,
@@ -209,7 +209,7 @@ async function readUserSessions(fs: ProcFs): Promise<number> {
 export function topThreadsCollector(
   options: {
     sampling: TaskSampling;
-    cpuTimes: SampledSource<Map<string, CpuTimes>>;
+    procStat: SampledSource<ProcStat>;
     users: UserNames;
     pageBytes: number;
   },
@@ -218,7 +218,7 @@ export function topThreadsCollector(
     async collect({ fs }) {
       const [threads, cpu] = await Promise.all([
         options.sampling.threads.interval(),
-        options.cpuTimes.interval(),
+        options.procStat.interval(),
       ]);
       const [meminfo, loadavg, uptime, users] = await Promise.all([
         fs.readText("/proc/meminfo"),
@@ -237,7 +237,10 @@ export function topThreadsCollector(
         return shared;
       };
       const rows = topRows(threads, { users: options.users, sharedKiB });
-      const allCpus = { previous: cpu.previous.get("cpu"), latest: cpu.latest.get("cpu") };
+      const allCpus = {
+        previous: cpu.previous.cpus.get("cpu"),
+        latest: cpu.latest.cpus.get("cpu"),
+      };
       const loads = loadavg.split(" ").slice(0, 3).map(Number);
       const summary: TopSummary = {
         now: new Date(threads.takenAt),

@@ -1,6 +1,7 @@
 /**
- * CPU time counters of `/proc/stat` (the `cpu` and `cpuN` lines) and the shares of an interval
- * spent in each state.
+ * `/proc/stat`: CPU time counters (the `cpu` and `cpuN` lines), the shares of an interval spent
+ * in each state, and the system-wide counters (interrupts, context switches, forks, runnable
+ * and blocked tasks) that mpstat, vmstat, top and irq_info turn into rates.
  *
  * @module
  */
@@ -80,10 +81,42 @@ export function cpuShares(previous: CpuTimes, latest: CpuTimes): CpuTimes {
   ) as unknown as CpuTimes;
 }
 
-/** A sampled source of `/proc/stat` CPU lines. */
-export function cpuTimesSource(
-  fs: ProcFs,
-  options: SamplingOptions = {},
-): SampledSource<Map<string, CpuTimes>> {
-  return new SampledSource(() => parseCpuTimes(fs.readTextSync("/proc/stat")), options);
+/** Everything lepd uses from one reading of `/proc/stat`. */
+export interface ProcStat {
+  /** `cpu` (all CPUs together), `cpu0`, `cpu1` … of online CPUs. */
+  cpus: Map<string, CpuTimes>;
+  /** Interrupts serviced since boot (first number of the `intr` line). */
+  interrupts: number;
+  /** Softirqs serviced since boot (first number of the `softirq` line). */
+  softirqs: number;
+  contextSwitches: number;
+  /** Processes and threads created since boot. */
+  forks: number;
+  procsRunning: number;
+  procsBlocked: number;
+  /** Boot time, seconds since the epoch. */
+  bootTime: number;
+}
+
+/** Parses the whole of `/proc/stat`; counters a kernel lacks read 0. */
+export function parseProcStat(text: string): ProcStat {
+  const first = (key: string): number => {
+    const match = new RegExp(`^${key} (\\d+)`, "m").exec(text);
+    return match === null ? 0 : Number(match[1]);
+  };
+  return {
+    cpus: parseCpuTimes(text),
+    interrupts: first("intr"),
+    softirqs: first("softirq"),
+    contextSwitches: first("ctxt"),
+    forks: first("processes"),
+    procsRunning: first("procs_running"),
+    procsBlocked: first("procs_blocked"),
+    bootTime: first("btime"),
+  };
+}
+
+/** A sampled source of `/proc/stat`, shared by every method that needs its rates. */
+export function procStatSource(fs: ProcFs, options: SamplingOptions = {}): SampledSource<ProcStat> {
+  return new SampledSource(() => parseProcStat(fs.readTextSync("/proc/stat")), options);
 }

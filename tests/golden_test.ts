@@ -213,7 +213,7 @@ async function expectMethodList(client: Client): Promise<void> {
 /**
  * Checked-in outputs of computed methods: `expected/<Method>.txt` beside a tree's `proc/`. A
  * static tree gives the sampler two identical snapshots, so every rate reads zero and the
- * text is deterministic — except the wall-clock time in `top`'s first line, which is masked.
+ * text is deterministic — except wall-clock times and dates, which are masked.
  */
 function expectedOutputs(tree: Tree): [method: string, text: string][] {
   const directory = `${tree.root}/expected`;
@@ -230,8 +230,14 @@ function expectedOutputs(tree: Tree): [method: string, text: string][] {
   ]);
 }
 
+/**
+ * Hides the wall-clock time and date that top, mpstat and iostat print: times that start a line
+ * (`top - 18:31:12 …`, mpstat's row labels) and the sysstat banner's date. Times elsewhere, such
+ * as ps's cumulative TIME column, stay compared.
+ */
 function maskClock(text: string): string {
-  return text.replace(/^top - \d\d:\d\d:\d\d /, "top - HH:MM:SS ");
+  return text.replace(/^(top - )?\d\d:\d\d:\d\d/gm, "$1HH:MM:SS")
+    .replace(/ \t\d\d\/\d\d\/\d\d \t/g, " \tMM/DD/YY \t");
 }
 
 const trees = discoverTrees();

@@ -243,6 +243,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const signal = await stopSignal;
   log.info(`${signal} received: no new connections; finishing responses in flight`);
   await worker.stop();
+  await registry.close();
   const served = registry.names().reduce(
     (sum, name) => sum + (registry.stats(name)?.calls ?? 0),
     0,

@@ -207,6 +207,10 @@ export function iotopCollector(
   options: { sampling: TaskSampling; users: UserNames },
 ): Collector {
   return {
+    close() {
+      options.sampling.threads.stop();
+      return Promise.resolve();
+    },
     async collect() {
       const interval = await options.sampling.threads.interval();
       if (interval.latest.size === 0) {

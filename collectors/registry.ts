@@ -36,6 +36,11 @@ export interface Collector {
    * when it cannot. Methods without it are always available.
    */
   probe?(context: CollectorContext): Promise<string | undefined>;
+  /**
+   * Releases what the collector holds between requests (samplers, child processes) at
+   * shutdown. Called once; the collector is not called again afterwards.
+   */
+  close?(): Promise<void>;
 }
 
 /** Counters of one method since start. */
@@ -135,6 +140,17 @@ export class Registry {
       }
     }
     return unavailable;
+  }
+
+  /** Closes every collector (at shutdown); failures are logged, never thrown. */
+  async close(): Promise<void> {
+    for (const [method, collector] of this.#collectors) {
+      try {
+        await collector.close?.();
+      } catch (error) {
+        this.#log.warn(`Closing ${method} failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   #context(): CollectorContext {

@@ -215,6 +215,11 @@ export function topThreadsCollector(
   },
 ): Collector {
   return {
+    close() {
+      options.sampling.threads.stop();
+      options.procStat.stop();
+      return Promise.resolve();
+    },
     async collect({ fs }) {
       const [threads, cpu] = await Promise.all([
         options.sampling.threads.interval(),

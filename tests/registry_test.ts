@@ -247,3 +247,20 @@ Deno.test("Registry measures the limit in UTF-8 bytes, not characters", async ()
   if (!outcome.ok) assert.match(outcome.message, /is 12 bytes, more than the limit of 10/);
   assert.deepEqual(await registry.call("ThreeEuros"), { ok: true, text: "€€€" });
 });
+
+Deno.test("Registry.close closes every collector once, and a failing close does not stop the others", async () => {
+  const closed: string[] = [];
+  const registry = new Registry({
+    fs: new ProcFs({ maxFileBytes: 1 << 20 }),
+    log: new Logger("warn", "test"),
+    maxResultBytes: 1000,
+  })
+    .register("A", { ...constant("a"), close: () => Promise.resolve(void closed.push("A")) })
+    .register("B", { ...constant("b"), close: () => Promise.reject(new Error("stuck")) })
+    .register("C", { ...constant("c"), close: () => Promise.resolve(void closed.push("C")) })
+    .register("D", constant("d"));
+  const logged = await capturingStderr(() => registry.close());
+  assert.deepEqual(closed, ["A", "C"]);
+  assert.equal(logged.length, 1);
+  assert.match(logged[0]!, /WARN .*Closing B failed: stuck/);
+});

@@ -27,6 +27,8 @@ export interface Options {
   root: string;
   /** Largest text one method may return. */
   maxResponseBytes: number;
+  /** Largest GetCmdDmesg text. */
+  dmesgMaxBytes: number;
 }
 
 /** What the command line asks for. */
@@ -62,6 +64,8 @@ Options:
   --shutdown-grace SECONDS         on SIGINT/SIGTERM, wait this long for responses in flight
                                    (default 5)
   --max-response-bytes N           largest text one method may return (default 16777216)
+  --dmesg-bytes N                  GetCmdDmesg returns the newest kernel-log records that fit
+                                   in N bytes (default 65536)
   --root DIR                       read /proc and /sys under DIR, e.g. a captured tree
                                    (default /)
   --help                           show this help and exit
@@ -107,6 +111,7 @@ export function parseFlags(args: readonly string[]): Command {
         "stall-timeout": { type: "string" },
         "shutdown-grace": { type: "string" },
         "max-response-bytes": { type: "string" },
+        "dmesg-bytes": { type: "string" },
         root: { type: "string" },
         help: { type: "boolean" },
         version: { type: "boolean" },
@@ -145,6 +150,11 @@ export function parseFlags(args: readonly string[]): Command {
     kind: "run",
     options: {
       root,
+      dmesgMaxBytes: integerFlag("dmesg-bytes", values["dmesg-bytes"], {
+        min: 1024,
+        max: 16 * 1024 * 1024,
+        fallback: 64 * 1024,
+      }),
       maxResponseBytes: integerFlag("max-response-bytes", values["max-response-bytes"], {
         min: 4096,
         max: 1 << 30,
@@ -220,7 +230,12 @@ export async function main(args: readonly string[]): Promise<number> {
   const { options } = command;
   const log = new Logger(options.server.logLevel, "main");
   const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
-  const registry = createRegistry({ fs, log, maxResultBytes: options.maxResponseBytes });
+  const registry = createRegistry({
+    fs,
+    log,
+    maxResultBytes: options.maxResponseBytes,
+    dmesgMaxBytes: options.dmesgMaxBytes,
+  });
   for (const [method, reason] of await registry.probe()) {
     log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);
   }

@@ -1,45 +1,91 @@
 /**
  * Builds the registry of every method lepd serves, in the order of PROTOCOL.md section 2 —
- * which is the order `ListAllMethod` reports: the original's methods first, then the ones
- * only its README or its history had.
+ * which is the order `ListAllMethod` reports: the 32 methods of the original's HEAD first, then
+ * the ones only its README or its history had, then lepd's own additions.
  *
  * @module
  */
 
 import type { Logger } from "../log.ts";
+import { cgroupSource, cgtopCollector } from "./cgtop.ts";
+import { cpuInfoCollector } from "./cpuinfo.ts";
+import { dfCollector } from "./df.ts";
+import { dmesgCollector } from "./dmesg.ts";
+import { freeCollector } from "./free.ts";
 import { listAllMethod, sayHello } from "./hello.ts";
+import { interruptsSource, softirqsSource } from "./interrupts.ts";
+import { diskstatsSource, iostatCollector } from "./iostat.ts";
 import { iotopCollector } from "./iotop.ts";
+import { irqInfoCollector } from "./irq_info.ts";
+import { mpstatCollector, mpstatInterruptsCollector } from "./mpstat.ts";
 import { PROC_FILE_METHODS, procFileCollector } from "./proc_files.ts";
-import { procStatSource } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
+import { procStatSource } from "./proc_stat.ts";
 import { pageSizeBytes, UserNames } from "./processes.ts";
+import { procrankCollector } from "./procrank.ts";
 import { psCollector } from "./ps.ts";
 import { Registry } from "./registry.ts";
 import type { SamplingOptions } from "./sampler.ts";
+import { smemCollector } from "./smem.ts";
 import { TaskSampling } from "./task_snapshots.ts";
 import { topThreadsCollector } from "./top_threads.ts";
+import { vmCountersSource, vmstatCollector } from "./vmstat.ts";
+
+/** Bounds and timing of the collectors, from the command line. */
+export interface CollectorOptions {
+  fs: ProcFs;
+  log: Logger;
+  /** Largest text one method may return. */
+  maxResultBytes: number;
+  /** Largest GetCmdDmesg text: the most recent kernel-log records that fit. */
+  dmesgMaxBytes: number;
+  /** Timing of the sampled sources (tests shorten the interval). */
+  sampling?: SamplingOptions;
+}
 
 /** Creates the registry with every collector registered. */
-export function createRegistry(
-  options: { fs: ProcFs; log: Logger; maxResultBytes: number; sampling?: SamplingOptions },
-): Registry {
-  const { fs } = options;
+export function createRegistry(options: CollectorOptions): Registry {
+  const { fs, sampling } = options;
   const registry = new Registry(options);
   const users = new UserNames(fs);
   const pageBytes = pageSizeBytes(fs);
-  const tasks = new TaskSampling(fs, options.sampling);
-  const procStat = procStatSource(fs, options.sampling);
+  // One sampled source per kernel file, shared by every method that needs its rates.
+  const tasks = new TaskSampling(fs, sampling);
+  const procStat = procStatSource(fs, sampling);
+  const interrupts = interruptsSource(fs, sampling);
+  const softirqs = softirqsSource(fs, sampling);
 
+  // The 32 methods of the original, in its order.
   registry.register("SayHello", sayHello);
   registry.register("ListAllMethod", listAllMethod);
   for (const [method, path] of PROC_FILE_METHODS) {
     registry.register(method, procFileCollector(path));
   }
   registry.register("GetCmdIotop", iotopCollector({ sampling: tasks, users }));
+  registry.register("GetCmdFree", freeCollector);
+  registry.register("GetCmdProcrank", procrankCollector);
+  registry.register("GetCmdIostat", iostatCollector({ diskstats: diskstatsSource(fs, sampling) }));
   registry.register("GetCmdTop", psCollector({ sampling: tasks, users, pageBytes }));
+  registry.register("GetCmdDmesg", dmesgCollector({ maxBytes: options.dmesgMaxBytes }));
+  registry.register("GetCmdDf", dfCollector);
+  registry.register("GetCpuInfo", cpuInfoCollector);
+  registry.register("GetCmdMpstat", mpstatCollector({ procStat }));
+  registry.register(
+    "GetCmdMpstat-I",
+    mpstatInterruptsCollector({ procStat, interrupts, softirqs }),
+  );
+  registry.register("GetCmdIrqInfo", irqInfoCollector({ procStat }));
+  registry.register("GetCmdCgtop", cgtopCollector({ cgroups: cgroupSource(fs, sampling) }));
+
+  // Methods the original's README or history had (PROTOCOL.md section 2, rows 33–35).
+  registry.register(
+    "GetCmdVmstat",
+    vmstatCollector({ procStat, vmstat: vmCountersSource(fs, sampling), pageBytes }),
+  );
   registry.register(
     "GetCmdTopH",
     topThreadsCollector({ sampling: tasks, procStat, users, pageBytes }),
   );
+  registry.register("GetCmdSmem", smemCollector(users));
   return registry;
 }

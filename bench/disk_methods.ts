@@ -1,0 +1,92 @@
+/**
+ * Latency of GetCmdIostat, GetCmdVmstat and GetCmdDf polled once a second, the way a dashboard
+ * polls them (target: median under 10 ms: the rate-based two answer from the sampler's latest
+ * interval, never sleeping inside a request), and the CPU time that costs.
+ *
+ * Run from the repository root against the live system:
+ *
+ * ```sh
+ * deno run --allow-all bench/disk_methods.ts [seconds, default 20]
+ * ```
+ *
+ * The collectors run in this process with their own samplers (1 s interval, as in the daemon),
+ * so the figures are the collectors' own cost without TCP and JSON encoding. After one warm-up
+ * call each (the first waits for the sampler's first interval), every method is called once a
+ * second; the script prints the median, 95th percentile and maximum in milliseconds, and this
+ * process's CPU time over the polling period (samplers included) as a share of one core.
+ *
+ * @module
+ */
+
+import { dfCollector } from "../collectors/df.ts";
+import { diskstatsSource, iostatCollector } from "../collectors/iostat.ts";
+import { procStatSource } from "../collectors/proc_stat.ts";
+import { ProcFs } from "../collectors/proc_fs.ts";
+import { pageSizeBytes, USER_HZ } from "../collectors/processes.ts";
+import type { Collector, CollectorContext } from "../collectors/registry.ts";
+import { vmCountersSource, vmstatCollector } from "../collectors/vmstat.ts";
+
+const seconds = Number(Deno.args[0] ?? 20);
+if (!Number.isInteger(seconds) || seconds < 1) {
+  console.error("Usage: disk_methods.ts [seconds ≥ 1]");
+  Deno.exit(2);
+}
+
+const fs = new ProcFs({ maxFileBytes: 1 << 24 });
+const context: CollectorContext = { fs, methods: [] };
+const collectors: [string, Collector][] = [
+  ["GetCmdIostat", iostatCollector({ diskstats: diskstatsSource(fs) })],
+  [
+    "GetCmdVmstat",
+    vmstatCollector({
+      procStat: procStatSource(fs),
+      vmstat: vmCountersSource(fs),
+      pageBytes: pageSizeBytes(fs),
+    }),
+  ],
+  ["GetCmdDf", dfCollector],
+];
+
+/** User plus system CPU time of this process in seconds. */
+function cpuSeconds(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * fraction) - 1)]!;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+try {
+  for (const [, collector] of collectors) await collector.collect(context);
+  const times = new Map(collectors.map(([method]) => [method, [] as number[]]));
+  const cpuBefore = cpuSeconds();
+  const wallBefore = performance.now();
+  for (let second = 0; second < seconds; second++) {
+    for (const [method, collector] of collectors) {
+      const started = performance.now();
+      await collector.collect(context);
+      times.get(method)!.push(performance.now() - started);
+    }
+    await sleep(1000);
+  }
+  const cpuShare = (cpuSeconds() - cpuBefore) / ((performance.now() - wallBefore) / 1000) * 100;
+  console.log(`${seconds} polls, one a second per method`);
+  console.log("method          median ms   p95 ms   max ms");
+  for (const [method, samples] of times) {
+    samples.sort((a, b) => a - b);
+    console.log(
+      `${method.padEnd(14)} ${percentile(samples, 0.5).toFixed(2).padStart(10)} ` +
+        `${percentile(samples, 0.95).toFixed(2).padStart(8)} ` +
+        `${samples[samples.length - 1]!.toFixed(2).padStart(8)}`,
+    );
+  }
+  console.log(`CPU of this process while polling: ${cpuShare.toFixed(2)} % of one core`);
+} finally {
+  for (const [, collector] of collectors) await collector.close?.();
+}

@@ -1,0 +1,468 @@
+/**
+ * `GetCmdCgtop` (PROTOCOL.md 3.12): one row per control group with its processes, CPU share,
+ * memory and I/O rates over the sampler's latest interval, under the original's header:
+ *
+ * ```
+ * -----------------------path----------------------⇥-task-⇥  ----cpu(%)----⇥-memory(MB)-⇥…
+ * /system.slice                                     ⇥   0⇥     1.52⇥  612        1024        0
+ * ```
+ *
+ * Both layouts the kernel has:
+ * - **cgroup v2** (one unified hierarchy, what current systems mount at /sys/fs/cgroup):
+ *   `cgroup.procs`, `cpu.stat` (`usage_usec`), `memory.current`, `io.stat` (`rbytes`, `wbytes`).
+ * - **cgroup v1** (one hierarchy per controller; also the "hybrid" layout, v1 controllers beside
+ *   a controller-less cgroup2 mount): CPU from the `cpuacct` hierarchy (`cpuacct.usage`), memory
+ *   from `memory` (`memory.usage_in_bytes`), I/O from `blkio`
+ *   (`blkio.throttle.io_service_bytes_recursive`, else `…io_service_bytes`). A row is a path
+ *   relative to the hierarchy roots (`/`, `/system.slice`, …) that exists in at least one of
+ *   `name=systemd`, `cpuacct`, `memory`, `blkio`; each figure comes from its own hierarchy.
+ *
+ * The layout is found in /proc/mounts (where v1 controllers are mounted the machine is v1, else
+ * a cgroup2 mount makes it v2), or, when /proc/mounts names none, by the files under
+ * /sys/fs/cgroup.
+ *
+ * Columns: `task` = processes directly in the cgroup (its `cgroup.procs`; on v1 from the first
+ * of `name=systemd`, `cpuacct`, `memory`, `blkio` that has the path). CPU, memory and I/O include
+ * the cgroup's descendants, as the kernel accounts them. CPU % is of one CPU (a cgroup using two
+ * CPUs shows 200), memory in MiB, input/output in bytes per second. `-` where a figure is not
+ * available: a file this cgroup or kernel lacks (the v2 root has no `memory.current`), or a
+ * rate whose first reading is missing or whose counter went back. Deviations from 3.12, which
+ * described v1 only: rows of cgroups without processes of their own are kept (a slice holds
+ * none, but accounts for its children), and a zero figure prints as `0`, not `-`.
+ *
+ * Rows are in tree order (a cgroup, then its children by name). The walk is bounded: at most
+ * {@link DEFAULT_MAX_DEPTH} levels below the root (3.12's bound) and
+ * {@link DEFAULT_MAX_CGROUPS} cgroups, taken level by level so the shallow ones come first. A
+ * cgroup that disappears during the walk is skipped.
+ *
+ * @module
+ */
+
+import { MethodFailure } from "./failure.ts";
+import { printable } from "./processes.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import type { Collector } from "./registry.ts";
+import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
+
+/** The header line, exactly as the original printed it (fields separated by TABs). */
+export const CGTOP_HEADER = "-----------------------path----------------------\t-task-\t" +
+  "  ----cpu(%)----\t-memory(MB)-\t-input(bp/s)-\t-output(bp/s)-";
+
+/** Levels below a hierarchy's root that are walked (the root is level 0). */
+export const DEFAULT_MAX_DEPTH = 3;
+
+/** Cgroups sampled at most; each costs a directory listing and four reads per second. */
+export const DEFAULT_MAX_CGROUPS = 256;
+
+/** Where the hierarchies that give each figure are mounted (paths as on the live system). */
+export interface CgroupLayout {
+  version: 1 | 2;
+  /** Hierarchies whose `cgroup.procs` counts processes, in order of preference. */
+  tasks: string[];
+  cpu: string | undefined;
+  memory: string | undefined;
+  io: string | undefined;
+}
+
+/** One cgroup at one moment; undefined where the figure is not available. */
+export interface CgroupUsage {
+  /** Processes directly in the cgroup. */
+  tasks: number;
+  /** CPU time used since creation, microseconds (descendants included). */
+  cpuUsec: number | undefined;
+  memoryBytes: number | undefined;
+  /** Bytes read and written since creation (descendants included). */
+  readBytes: number | undefined;
+  writeBytes: number | undefined;
+}
+
+/** Every sampled cgroup by path relative to the hierarchy roots, in output order. */
+export type CgroupSnapshot = Map<string, CgroupUsage>;
+
+/** One mount of /proc/mounts whose type is `cgroup` or `cgroup2`. */
+export interface CgroupMount {
+  mountPoint: string;
+  type: "cgroup" | "cgroup2";
+  options: string[];
+}
+
+/** /proc/mounts writes space, TAB, newline and backslash in paths as octal `\040` and so on. */
+function unescapeMountPath(path: string): string {
+  return path.replace(
+    /\\([0-7]{3})/g,
+    (_, octal: string) => String.fromCharCode(parseInt(octal, 8)),
+  );
+}
+
+/** The cgroup mounts of a /proc/mounts text, in file order. */
+export function parseCgroupMounts(text: string): CgroupMount[] {
+  const mounts: CgroupMount[] = [];
+  for (const line of text.split("\n")) {
+    const [, mountPoint, type, options] = line.split(" ");
+    if (mountPoint === undefined || options === undefined) continue;
+    if (type !== "cgroup" && type !== "cgroup2") continue;
+    mounts.push({ mountPoint: unescapeMountPath(mountPoint), type, options: options.split(",") });
+  }
+  return mounts;
+}
+
+/** v1 hierarchies lepd reads, by the mount option that names them. */
+const V1_HIERARCHIES = ["name=systemd", "cpuacct", "memory", "blkio"] as const;
+
+function v1Layout(roots: Map<string, string>): CgroupLayout | undefined {
+  const tasks = V1_HIERARCHIES.flatMap((name) => roots.get(name) ?? []);
+  if (tasks.length === 0) return undefined;
+  return {
+    version: 1,
+    tasks: [...new Set(tasks)],
+    cpu: roots.get("cpuacct"),
+    memory: roots.get("memory"),
+    io: roots.get("blkio"),
+  };
+}
+
+function v2Layout(root: string): CgroupLayout {
+  return { version: 2, tasks: [root], cpu: root, memory: root, io: root };
+}
+
+/**
+ * The layout from the cgroup mounts: v1 when a v1 hierarchy holds `cpuacct`, `memory` or
+ * `blkio` (a v2 mount beside them has none of those controllers), else v2 when there is a
+ * cgroup2 mount, else v1 with only `name=systemd` (processes without figures).
+ */
+export function layoutFromMounts(mounts: readonly CgroupMount[]): CgroupLayout | undefined {
+  const v1Roots = new Map<string, string>();
+  for (const mount of mounts) {
+    if (mount.type !== "cgroup") continue;
+    for (const name of V1_HIERARCHIES) {
+      if (mount.options.includes(name) && !v1Roots.has(name)) v1Roots.set(name, mount.mountPoint);
+    }
+  }
+  const unified = mounts.find((mount) => mount.type === "cgroup2");
+  const hasV1Controller = ["cpuacct", "memory", "blkio"].some((name) => v1Roots.has(name));
+  if (!hasV1Controller && unified !== undefined) return v2Layout(unified.mountPoint);
+  return v1Layout(v1Roots);
+}
+
+/** The layout from the files of the usual mount point, for a /proc/mounts that names none. */
+function layoutFromFiles(exists: (path: string) => boolean): CgroupLayout | undefined {
+  if (exists("/sys/fs/cgroup/cgroup.controllers")) return v2Layout("/sys/fs/cgroup");
+  const roots = new Map<string, string>();
+  const directories = {
+    "name=systemd": "systemd",
+    cpuacct: "cpuacct",
+    memory: "memory",
+    blkio: "blkio",
+  };
+  for (const [name, directory] of Object.entries(directories)) {
+    const root = `/sys/fs/cgroup/${directory}`;
+    if (exists(`${root}/cgroup.procs`)) roots.set(name, root);
+  }
+  return v1Layout(roots);
+}
+
+function exists(fs: ProcFs, path: string): boolean {
+  try {
+    Deno.statSync(fs.resolve(path));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the cgroup layout of the machine (or fixture tree).
+ *
+ * @throws {MethodFailure} when there is no cgroup file system at all
+ */
+export function detectCgroupLayout(fs: ProcFs): CgroupLayout {
+  const mounts = fs.tryReadTextSync("/proc/mounts");
+  const layout = (mounts === undefined ? undefined : layoutFromMounts(parseCgroupMounts(mounts))) ??
+    layoutFromFiles((path) => exists(fs, path));
+  if (layout === undefined) {
+    throw new MethodFailure(
+      `Cannot find control groups: "/proc/mounts" lists no cgroup or cgroup2 mount and ` +
+        `"/sys/fs/cgroup" holds no hierarchy`,
+    );
+  }
+  return layout;
+}
+
+/** Processes listed in a `cgroup.procs` text. */
+export function countProcesses(text: string): number {
+  let count = 0;
+  for (const line of text.split("\n")) if (line.trim() !== "") count++;
+  return count;
+}
+
+/** A file holding one unsigned number (`memory.current`, `cpuacct.usage`); undefined else. */
+export function parseSingleNumber(text: string): number | undefined {
+  const trimmed = text.trim();
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+/** `usage_usec` of a v2 `cpu.stat`. */
+export function parseCpuStatUsec(text: string): number | undefined {
+  const match = /^usage_usec (\d+)$/m.exec(text);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** Bytes read and written, summed over the devices. */
+export interface IoBytes {
+  read: number;
+  write: number;
+}
+
+/** A v2 `io.stat`: `MAJ:MIN rbytes=N wbytes=N rios=N …` per device. */
+export function parseIoStat(text: string): IoBytes {
+  const bytes = { read: 0, write: 0 };
+  for (const line of text.split("\n")) {
+    for (const [, key, value] of line.matchAll(/\b([rw])bytes=(\d+)/g)) {
+      if (key === "r") bytes.read += Number(value);
+      else bytes.write += Number(value);
+    }
+  }
+  return bytes;
+}
+
+/** A v1 `blkio.throttle.io_service_bytes[_recursive]`: `MAJ:MIN Read N`, `MAJ:MIN Write N` … */
+export function parseBlkioServiceBytes(text: string): IoBytes {
+  const bytes = { read: 0, write: 0 };
+  for (const line of text.split("\n")) {
+    const match = /^\d+:\d+ (Read|Write) (\d+)$/.exec(line.trim());
+    if (match === null) continue;
+    if (match[1] === "Read") bytes.read += Number(match[2]);
+    else bytes.write += Number(match[2]);
+  }
+  return bytes;
+}
+
+function cgroupFile(root: string, path: string, file: string): string {
+  return `${root}${path === "/" ? "" : path}/${file}`;
+}
+
+/**
+ * Reads one cgroup; undefined when it has vanished (no hierarchy lists its processes).
+ */
+export function readCgroupUsage(
+  fs: ProcFs,
+  layout: CgroupLayout,
+  path: string,
+): CgroupUsage | undefined {
+  let tasks: number | undefined;
+  for (const root of layout.tasks) {
+    const procs = fs.tryReadTextSync(cgroupFile(root, path, "cgroup.procs"));
+    if (procs !== undefined) {
+      tasks = countProcesses(procs);
+      break;
+    }
+  }
+  if (tasks === undefined) return undefined;
+  const read = (root: string | undefined, file: string) =>
+    root === undefined ? undefined : fs.tryReadTextSync(cgroupFile(root, path, file));
+  let cpuUsec: number | undefined;
+  let memoryText: string | undefined;
+  let io: IoBytes | undefined;
+  if (layout.version === 2) {
+    const cpuStat = read(layout.cpu, "cpu.stat");
+    cpuUsec = cpuStat === undefined ? undefined : parseCpuStatUsec(cpuStat);
+    memoryText = read(layout.memory, "memory.current");
+    const ioStat = read(layout.io, "io.stat");
+    io = ioStat === undefined ? undefined : parseIoStat(ioStat);
+  } else {
+    const usageText = read(layout.cpu, "cpuacct.usage");
+    const usageNs = usageText === undefined ? undefined : parseSingleNumber(usageText);
+    cpuUsec = usageNs === undefined ? undefined : usageNs / 1000;
+    memoryText = read(layout.memory, "memory.usage_in_bytes");
+    const blkio = read(layout.io, "blkio.throttle.io_service_bytes_recursive") ??
+      read(layout.io, "blkio.throttle.io_service_bytes");
+    io = blkio === undefined ? undefined : parseBlkioServiceBytes(blkio);
+  }
+  return {
+    tasks,
+    cpuUsec,
+    memoryBytes: memoryText === undefined ? undefined : parseSingleNumber(memoryText),
+    readBytes: io?.read,
+    writeBytes: io?.write,
+  };
+}
+
+/** Names of the subdirectories (child cgroups) of a directory; empty when it has vanished. */
+function childNames(fs: ProcFs, directory: string): string[] {
+  try {
+    const names: string[] = [];
+    for (const entry of Deno.readDirSync(fs.resolve(directory))) {
+      if (entry.isDirectory) names.push(entry.name);
+    }
+    return names;
+  } catch {
+    return [];
+  }
+}
+
+/** Orders paths as a tree: a cgroup before its children, siblings by name. */
+export function compareCgroupPaths(a: string, b: string): number {
+  const left = a === "/" ? [] : a.split("/");
+  const right = b === "/" ? [] : b.split("/");
+  for (let index = 0; index < Math.min(left.length, right.length); index++) {
+    const order = left[index]! < right[index]! ? -1 : left[index]! > right[index]! ? 1 : 0;
+    if (order !== 0) return order;
+  }
+  return left.length - right.length;
+}
+
+/** Bounds of the walk. */
+export interface WalkBounds {
+  maxDepth: number;
+  maxCgroups: number;
+}
+
+/**
+ * Paths of the cgroups to sample: level by level from `/`, each level's children the union over
+ * the hierarchies, bounded; returned in tree order.
+ *
+ * @param children the child names of a path (all hierarchies together)
+ */
+export function walkCgroupPaths(
+  children: (path: string) => string[],
+  bounds: WalkBounds,
+): string[] {
+  const paths: string[] = [];
+  let level = ["/"];
+  for (let depth = 0; level.length > 0 && paths.length < bounds.maxCgroups; depth++) {
+    const next: string[] = [];
+    for (const path of level) {
+      if (paths.length >= bounds.maxCgroups) break;
+      paths.push(path);
+      if (depth >= bounds.maxDepth) continue;
+      for (const name of [...new Set(children(path))].sort()) {
+        next.push(`${path === "/" ? "" : path}/${name}`);
+      }
+    }
+    level = next;
+  }
+  return paths.sort(compareCgroupPaths);
+}
+
+/** Takes one snapshot of every cgroup within the bounds. */
+export function readCgroupSnapshot(fs: ProcFs, bounds: WalkBounds): CgroupSnapshot {
+  const layout = detectCgroupLayout(fs);
+  const roots = [...new Set([...layout.tasks, layout.cpu, layout.memory, layout.io])]
+    .filter((root) => root !== undefined);
+  const paths = walkCgroupPaths(
+    (path) => roots.flatMap((root) => childNames(fs, path === "/" ? root : `${root}${path}`)),
+    bounds,
+  );
+  const snapshot: CgroupSnapshot = new Map();
+  for (const path of paths) {
+    const usage = readCgroupUsage(fs, layout, path);
+    if (usage !== undefined) snapshot.set(path, usage);
+  }
+  return snapshot;
+}
+
+/** Sampling and walk options of {@link cgroupSource}. */
+export interface CgroupSourceOptions extends SamplingOptions {
+  /** Levels below the root to walk (default {@link DEFAULT_MAX_DEPTH}). */
+  maxDepth?: number;
+  /** Cgroups to sample at most (default {@link DEFAULT_MAX_CGROUPS}). */
+  maxCgroups?: number;
+}
+
+/** The sampled cgroup counters that `GetCmdCgtop` turns into rates. */
+export function cgroupSource(
+  fs: ProcFs,
+  options: CgroupSourceOptions = {},
+): SampledSource<CgroupSnapshot> {
+  const bounds = {
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxCgroups: options.maxCgroups ?? DEFAULT_MAX_CGROUPS,
+  };
+  return new SampledSource(() => readCgroupSnapshot(fs, bounds), options);
+}
+
+/** One row of the table, before formatting; undefined figures print as `-`. */
+export interface CgtopRow {
+  path: string;
+  tasks: number;
+  cpuPercent: number | undefined;
+  memoryBytes: number | undefined;
+  readBytesPerSecond: number | undefined;
+  writeBytesPerSecond: number | undefined;
+}
+
+function rate(
+  previous: number | undefined,
+  latest: number | undefined,
+  seconds: number,
+): number | undefined {
+  if (previous === undefined || latest === undefined || latest < previous || seconds <= 0) {
+    return undefined;
+  }
+  return (latest - previous) / seconds;
+}
+
+/** The rows of the latest snapshot, with rates over the interval. */
+export function cgtopRows(interval: Interval<CgroupSnapshot>): CgtopRow[] {
+  const rows: CgtopRow[] = [];
+  for (const [path, latest] of interval.latest) {
+    const previous = interval.previous.get(path);
+    const cpuUsecPerSecond = rate(previous?.cpuUsec, latest.cpuUsec, interval.seconds);
+    rows.push({
+      path,
+      tasks: latest.tasks,
+      cpuPercent: cpuUsecPerSecond === undefined ? undefined : cpuUsecPerSecond / 10_000,
+      memoryBytes: latest.memoryBytes,
+      readBytesPerSecond: rate(previous?.readBytes, latest.readBytes, interval.seconds),
+      writeBytesPerSecond: rate(previous?.writeBytes, latest.writeBytes, interval.seconds),
+    });
+  }
+  return rows;
+}
+
+/** `-` right-aligned in 8 columns, as the original printed a missing figure. */
+const MISSING = "-".padStart(8);
+const MIB = 1024 * 1024;
+
+function wholeOrMissing(value: number | undefined): string {
+  return value === undefined ? MISSING : String(Math.floor(value)).padStart(5);
+}
+
+/** One row: `%-50s⇥%4d⇥%9.2f⇥%5ld` + 8 spaces + `%5ld` + 8 spaces + `%5ld`. */
+export function formatCgtopRow(row: CgtopRow): string {
+  return `${printable(row.path).padEnd(50)}\t${String(row.tasks).padStart(4)}\t` +
+    `${row.cpuPercent === undefined ? MISSING : row.cpuPercent.toFixed(2).padStart(9)}\t` +
+    `${wholeOrMissing(row.memoryBytes === undefined ? undefined : row.memoryBytes / MIB)}` +
+    `        ${wholeOrMissing(row.readBytesPerSecond)}` +
+    `        ${wholeOrMissing(row.writeBytesPerSecond)}`;
+}
+
+/** The whole text: header and one line per row. */
+export function formatCgtop(rows: readonly CgtopRow[]): string {
+  return [CGTOP_HEADER, ...rows.map(formatCgtopRow)].join("\n") + "\n";
+}
+
+/** The `GetCmdCgtop` collector over a {@link cgroupSource}. */
+export function cgtopCollector(
+  options: { cgroups: SampledSource<CgroupSnapshot> },
+): Collector {
+  return {
+    async collect() {
+      return formatCgtop(cgtopRows(await options.cgroups.interval()));
+    },
+    close() {
+      options.cgroups.stop();
+      return Promise.resolve();
+    },
+    probe({ fs }) {
+      return Promise.try(() => {
+        try {
+          detectCgroupLayout(fs);
+          return undefined;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * `GetCpuInfo` (PROTOCOL.md 3.5): the number of CPUs and a CPU name, two lines:
+ *
+ * ```
+ * cpunr: 2
+ * cpu_name: GenuineIntel
+ * ```
+ *
+ * LEPV reads only `cpunr:` (4.6). `cpu_name` keeps the original's rule where the original
+ * worked — the value of the first line of the first /proc/cpuinfo block that contains `ARM`,
+ * `AArch64`, `Intel` or `AMD`: the x86 `vendor_id` (`GenuineIntel`, `AuthenticAMD`), the ARMv7
+ * `Processor`/`model name` line, the old arm64 `Processor : AArch64 …` line. Modern arm64 files
+ * have no such line (the original crashed on them); there the name is the vendor of the
+ * `CPU implementer` code (`0x70` → `Phytium`, `0x41` → `ARM`), the vendor as on x86. Other
+ * layouts fall back to the first `vendor_id`, `model name`, `cpu model`, `cpu`, `uarch` or
+ * `Hardware` value, and to `unknown`. Every text ends with a newline (the original's `unknown`
+ * had none).
+ *
+ * @module
+ */
+
+import { MethodFailure } from "./failure.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import type { Collector } from "./registry.ts";
+import { cpuNumbers } from "./sysstat.ts";
+
+/** What the original looked for in a value to call it the CPU name. */
+const ORIGINAL_NAME_WORDS = ["ARM", "AArch64", "Intel", "AMD"] as const;
+
+/**
+ * Vendors of the ARM `CPU implementer` codes (bits 31–24 of MIDR), as the Arm architecture
+ * reference manual and util-linux's lscpu name them.
+ */
+export const ARM_IMPLEMENTERS: ReadonlyMap<number, string> = new Map([
+  [0x41, "ARM"],
+  [0x42, "Broadcom"],
+  [0x43, "Cavium"],
+  [0x44, "DEC"],
+  [0x46, "Fujitsu"],
+  [0x48, "HiSilicon"],
+  [0x49, "Infineon"],
+  [0x4d, "Motorola/Freescale"],
+  [0x4e, "NVIDIA"],
+  [0x50, "APM"],
+  [0x51, "Qualcomm"],
+  [0x53, "Samsung"],
+  [0x56, "Marvell"],
+  [0x61, "Apple"],
+  [0x66, "Faraday"],
+  [0x69, "Intel"],
+  [0x6d, "Microsoft"],
+  [0x70, "Phytium"],
+  [0xc0, "Ampere"],
+]);
+
+/**
+ * Keys whose value names the CPU on layouts without an implementer code, in order of
+ * preference: x86 and s390 (`vendor_id`), x86 without vendor, MIPS (`cpu model`), PowerPC
+ * (`cpu`), RISC-V (`uarch`), and the board name of old ARM kernels (`Hardware`).
+ */
+const FALLBACK_NAME_KEYS = ["vendor_id", "model name", "cpu model", "cpu", "uarch", "Hardware"];
+
+/** One `key : value` line of /proc/cpuinfo, both trimmed; undefined for other lines. */
+function keyValue(line: string): [key: string, value: string] | undefined {
+  const colon = line.indexOf(":");
+  if (colon < 0) return undefined;
+  return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+}
+
+/**
+ * The `cpu_name` value of a /proc/cpuinfo text (see the module comment for the rule); never
+ * throws, whatever the text holds.
+ */
+export function cpuName(cpuinfo: string): string {
+  const lines = cpuinfo.split("\n");
+  // The original read line by line and stopped (crashed) at the first blank line.
+  for (const line of lines) {
+    if (line.trim() === "") break;
+    const value = keyValue(line)?.[1];
+    if (value !== undefined && ORIGINAL_NAME_WORDS.some((word) => value.includes(word))) {
+      return value;
+    }
+  }
+  const firstValues = new Map<string, string>();
+  for (const line of lines) {
+    const pair = keyValue(line);
+    if (pair !== undefined && pair[1] !== "" && !firstValues.has(pair[0])) {
+      firstValues.set(pair[0], pair[1]);
+    }
+  }
+  const implementer = firstValues.get("CPU implementer");
+  if (implementer !== undefined && /^0x[0-9a-f]+$/i.test(implementer)) {
+    const vendor = ARM_IMPLEMENTERS.get(Number(implementer));
+    if (vendor !== undefined) return vendor;
+  }
+  for (const key of FALLBACK_NAME_KEYS) {
+    const value = firstValues.get(key);
+    if (value !== undefined) return value;
+  }
+  return "unknown";
+}
+
+/**
+ * CPUs listed by the `processor : N` lines of /proc/cpuinfo (highest N + 1); 1 when the file
+ * has none, as uniprocessor ARM kernels print it; 0 for an empty file.
+ */
+export function cpuinfoProcessorCount(cpuinfo: string): number {
+  let highest = -1;
+  for (const match of cpuinfo.matchAll(/^processor\s*:\s*(\d+)\s*$/gm)) {
+    highest = Math.max(highest, Number(match[1]));
+  }
+  if (highest >= 0) return highest + 1;
+  return cpuinfo.trim() === "" ? 0 : 1;
+}
+
+/** The two lines of `GetCpuInfo`. */
+export function formatCpuInfo(info: { cpuCount: number; name: string }): string {
+  return `cpunr: ${info.cpuCount}\ncpu_name: ${info.name}\n`;
+}
+
+/**
+ * The `GetCpuInfo` collector. `cpunr` is the highest `cpuK` of /sys/devices/system/cpu + 1
+ * (offline CPUs count), else from /proc/stat, else from the `processor` lines of /proc/cpuinfo
+ * (captured trees without /sys). A missing /proc/cpuinfo gives `cpu_name: unknown`, not an
+ * error: the count is what the client needs.
+ */
+export const cpuInfoCollector: Collector = {
+  collect({ fs }) {
+    return Promise.try(() => formatCpuInfo(readCpuInfo(fs)));
+  },
+};
+
+function readCpuInfo(fs: ProcFs): { cpuCount: number; name: string } {
+  const cpuinfo = fs.tryReadTextSync("/proc/cpuinfo");
+  const numbers = cpuNumbers(fs);
+  const highest = numbers.at(-1);
+  const cpuCount = highest !== undefined ? highest + 1 : cpuinfoProcessorCount(cpuinfo ?? "");
+  if (cpuCount === 0) {
+    throw new MethodFailure(
+      `Cannot count CPUs: "/sys/devices/system/cpu" has no cpuN directory and neither ` +
+        `"/proc/stat" nor "/proc/cpuinfo" lists a CPU`,
+    );
+  }
+  return { cpuCount, name: cpuinfo === undefined ? "unknown" : cpuName(cpuinfo) };
+}

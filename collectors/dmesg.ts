@@ -1,0 +1,414 @@
+/**
+ * `GetCmdDmesg` (PROTOCOL.md 3.8): the most recent kernel-log records in the raw layout of
+ * busybox `dmesg` and util-linux `dmesg -r`:
+ *
+ * ```
+ * <6>[  453.070753] validate_nla: 178 callbacks suppressed
+ * <14>[ 1909.919373] a message user space wrote to /dev/kmsg
+ * ```
+ *
+ * `<N>` is the whole syslog priority, facility × 8 + level, as the kernel's syslog(2) buffer
+ * and `dmesg -r` print it (kernel messages have facility 0, so `<6>`; user-space messages
+ * written to /dev/kmsg usually `<14>`). The timestamp is seconds since boot, `%5lu.%06lu`.
+ *
+ * The records come from /dev/kmsg, opened non-blocking and read record by record until the
+ * kernel answers EAGAIN (a regular file standing for /dev/kmsg under a fixture root ends at
+ * EOF instead). Deno's own `open` has no O_NONBLOCK, and a blocking read at the end of
+ * /dev/kmsg would wait for the next kernel message forever; `node:fs` passes the flag through.
+ *
+ * Text as `dmesg` shows it: kmsg escapes every byte below 0x20, from 0x7f on and `\` as `\xNN`;
+ * these are decoded, a newline inside a record starts another line with the same prefix (as the
+ * syslog buffer prints it), valid UTF-8 is kept, and control bytes and invalid UTF-8 stay
+ * `\xNN`. The ` KEY=value` lines after a record (device properties) are dropped.
+ *
+ * The text is the newest records that fit in `maxBytes` (UTF-8), cut before a record, oldest
+ * dropped; the original returned 2 KiB, nothing parses it.
+ *
+ * @module
+ */
+
+import * as nodeFs from "node:fs";
+import { MethodFailure } from "./failure.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import type { Collector } from "./registry.ts";
+
+/** Where the kernel log is read (under the `ProcFs` root). */
+export const KMSG_PATH = "/dev/kmsg";
+
+/** Default bound of the text (UTF-8 bytes). */
+export const DEFAULT_DMESG_MAX_BYTES = 64 * 1024;
+
+/** A read must have room for the largest record (CONSOLE_EXT_LOG_MAX, 8 KiB) or fails EINVAL. */
+const READ_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * Reading stops after this long even without EAGAIN, so a kernel that logs faster than lepd
+ * reads (a flood) cannot keep a request busy; the text then ends at the last record read.
+ */
+const MAX_READ_MS = 1000;
+
+/** One record of /dev/kmsg: `prio,seq,ts_usec,flags[,…];message`. */
+export interface KmsgRecord {
+  /** Syslog priority: facility × 8 + level. */
+  priority: number;
+  sequence: number;
+  /** Microseconds since boot. */
+  timestampUs: number;
+  /** The message as kmsg escapes it (ASCII, `\xNN` escapes). */
+  message: Uint8Array;
+}
+
+const SEMICOLON = 0x3b;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const BACKSLASH = 0x5c;
+const latin1 = new TextDecoder("latin1");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Parses the first line of a kmsg record (without its newline).
+ *
+ * @returns undefined for a line that is not a record header (continuation lines start with a
+ *   space and are not records either)
+ */
+export function parseKmsgLine(line: Uint8Array): KmsgRecord | undefined {
+  if (line.length === 0 || line[0] === SPACE) return undefined;
+  const semicolon = line.indexOf(SEMICOLON);
+  if (semicolon < 0) return undefined;
+  const [priority, sequence, timestampUs] = latin1.decode(line.subarray(0, semicolon)).split(",")
+    .map((field) => /^\d+$/.test(field) ? Number(field) : NaN);
+  if (
+    priority === undefined || sequence === undefined || timestampUs === undefined ||
+    Number.isNaN(priority) || Number.isNaN(sequence) || Number.isNaN(timestampUs)
+  ) {
+    return undefined;
+  }
+  return { priority, sequence, timestampUs, message: line.subarray(semicolon + 1) };
+}
+
+function hexDigit(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/** The raw bytes of a kmsg message: `\xNN` escapes decoded. */
+export function unescapeKmsg(message: Uint8Array): Uint8Array {
+  if (!message.includes(BACKSLASH)) return message;
+  const bytes = new Uint8Array(message.length);
+  let length = 0;
+  for (let index = 0; index < message.length; index++) {
+    const byte = message[index]!;
+    const high = hexDigit(message[index + 2]);
+    const low = hexDigit(message[index + 3]);
+    if (byte === BACKSLASH && message[index + 1] === 0x78 && high >= 0 && low >= 0) {
+      bytes[length++] = high * 16 + low;
+      index += 3;
+    } else {
+      bytes[length++] = byte;
+    }
+  }
+  return bytes.subarray(0, length);
+}
+
+/** Length of the UTF-8 sequence a lead byte announces, 0 for a byte that cannot lead one. */
+function sequenceLength(lead: number): number {
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+function escapeByte(byte: number): string {
+  return `\\x${byte.toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * The lines of a message as `dmesg` prints them: split at newlines; control bytes and bytes
+ * that are not valid UTF-8 written `\xNN`; everything else as text.
+ */
+export function messageLines(raw: Uint8Array): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (let index = 0; index < raw.length;) {
+    const byte = raw[index]!;
+    if (byte === NEWLINE) {
+      lines.push(line);
+      line = "";
+      index++;
+    } else if (byte < 0x20 || byte === 0x7f) {
+      line += escapeByte(byte);
+      index++;
+    } else if (byte < 0x80) {
+      line += String.fromCharCode(byte);
+      index++;
+    } else {
+      const length = sequenceLength(byte);
+      let text: string | undefined;
+      if (length > 0 && index + length <= raw.length) {
+        try {
+          text = strictUtf8.decode(raw.subarray(index, index + length));
+        } catch {
+          text = undefined;
+        }
+      }
+      if (text === undefined) {
+        line += escapeByte(byte);
+        index++;
+      } else {
+        line += text;
+        index += length;
+      }
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** `<priority>[seconds.micros] ` as the syslog buffer prefixes every line of a record. */
+export function recordPrefix(record: Pick<KmsgRecord, "priority" | "timestampUs">): string {
+  const seconds = Math.floor(record.timestampUs / 1_000_000);
+  const micros = record.timestampUs % 1_000_000;
+  return `<${record.priority}>[${String(seconds).padStart(5)}.${String(micros).padStart(6, "0")}] `;
+}
+
+/** The text of one record: one prefixed line per line of its message, each ending in `\n`. */
+export function formatKmsgRecord(record: KmsgRecord): string {
+  const prefix = recordPrefix(record);
+  return messageLines(unescapeKmsg(record.message)).map((line) => `${prefix}${line}\n`).join("");
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 4;
+      index++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Keeps the newest record texts whose total is at most `maxBytes` UTF-8 bytes; a record that
+ * does not fit whole is dropped with everything older.
+ */
+export class RecordTail {
+  readonly #maxBytes: number;
+  #texts: string[] = [];
+  #sizes: number[] = [];
+  #start = 0;
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Adds the newest record. */
+  push(text: string): void {
+    const size = utf8Length(text);
+    this.#texts.push(text);
+    this.#sizes.push(size);
+    this.#bytes += size;
+    while (this.#bytes > this.#maxBytes && this.#start < this.#texts.length) {
+      this.#bytes -= this.#sizes[this.#start]!;
+      this.#start++;
+    }
+    // Forget dropped records now and then, so a long log costs memory for the tail only.
+    if (this.#start > 4096 && this.#start * 2 > this.#texts.length) {
+      this.#texts = this.#texts.slice(this.#start);
+      this.#sizes = this.#sizes.slice(this.#start);
+      this.#start = 0;
+    }
+  }
+
+  /** The kept records, oldest first. */
+  text(): string {
+    return this.#texts.slice(this.#start).join("");
+  }
+}
+
+/**
+ * Splits a stream of kmsg bytes into record texts: a header line starts a record, lines that
+ * start with a space are its dictionary and are dropped. Works for one record per chunk
+ * (/dev/kmsg) and for arbitrary chunks (a captured file). A record's `message` is a view of
+ * the pushed bytes: use it in the callback, before the buffer is reused.
+ */
+export class KmsgParser {
+  #pending = new Uint8Array(0);
+  readonly #onRecord: (record: KmsgRecord) => void;
+
+  constructor(onRecord: (record: KmsgRecord) => void) {
+    this.#onRecord = onRecord;
+  }
+
+  /** Feeds the next bytes; complete lines are parsed at once. */
+  push(chunk: Uint8Array): void {
+    let bytes = chunk;
+    if (this.#pending.length > 0) {
+      bytes = new Uint8Array(this.#pending.length + chunk.length);
+      bytes.set(this.#pending);
+      bytes.set(chunk, this.#pending.length);
+    }
+    let start = 0;
+    while (true) {
+      const end = bytes.indexOf(NEWLINE, start);
+      if (end < 0) break;
+      this.#line(bytes.subarray(start, end));
+      start = end + 1;
+    }
+    this.#pending = bytes.slice(start);
+  }
+
+  /** Parses a last line that had no newline (the end of a captured file). */
+  end(): void {
+    if (this.#pending.length > 0) this.#line(this.#pending);
+    this.#pending = new Uint8Array(0);
+  }
+
+  #line(line: Uint8Array): void {
+    const record = parseKmsgLine(line);
+    if (record !== undefined) this.#onRecord(record);
+  }
+}
+
+/** The newest records of a whole kmsg text (a captured file), formatted and bounded. */
+export function formatKmsg(bytes: Uint8Array, options: { maxBytes: number }): string {
+  const tail = new RecordTail(options.maxBytes);
+  const parser = new KmsgParser((record) => tail.push(formatKmsgRecord(record)));
+  parser.push(bytes);
+  parser.end();
+  return tail.text();
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** Why /dev/kmsg cannot be opened, as one line with a remedy. */
+function describeOpenError(fs: ProcFs, error: unknown): string {
+  const code = errorCode(error);
+  if (code === "ENOENT") return "no such file (this kernel or container has no kernel log device)";
+  if (code === "EPERM" || code === "EACCES") {
+    const restricted = fs.tryReadTextSync("/proc/sys/kernel/dmesg_restrict")?.trim() === "1";
+    const uid = Deno.uid();
+    return `the kernel log is restricted${
+      restricted ? " (kernel.dmesg_restrict = 1)" : ""
+    } and lepd (uid ${uid}) lacks CAP_SYSLOG; grant it CAP_SYSLOG ` +
+      `(AmbientCapabilities=CAP_SYSLOG in its systemd unit)${
+        uid === 0 ? "" : " or run it as root"
+      }`;
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return "Deno refused access; start lepd with --allow-all as the README says";
+  }
+  return (error as Error).message;
+}
+
+function openKmsg(fs: ProcFs): number {
+  try {
+    return nodeFs.openSync(
+      fs.resolve(KMSG_PATH),
+      nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK,
+    );
+  } catch (error) {
+    throw new MethodFailure(`Cannot read "${KMSG_PATH}": ${describeOpenError(fs, error)}`);
+  }
+}
+
+/**
+ * Reads every record available now from an open kmsg descriptor, without waiting for new ones,
+ * and hands the bytes to the parser.
+ *
+ * @throws {MethodFailure} when the log cannot be read
+ */
+function readAvailable(fd: number, parser: KmsgParser): void {
+  const buffer = new Uint8Array(READ_BUFFER_BYTES);
+  const deadline = performance.now() + MAX_READ_MS;
+  while (performance.now() < deadline) {
+    let count: number;
+    try {
+      count = nodeFs.readSync(fd, buffer, 0, buffer.length, null);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === "EAGAIN") break;
+      // Records were overwritten since the last read; the next read goes on at the oldest
+      // record still there.
+      if (code === "EPIPE") continue;
+      throw new MethodFailure(`Cannot read "${KMSG_PATH}": ${(error as Error).message}`);
+    }
+    if (count === 0) break;
+    parser.push(buffer.subarray(0, count));
+  }
+  parser.end();
+}
+
+/** The `GetCmdDmesg` collector; `close()` releases the kernel log it keeps open. */
+export interface DmesgCollector extends Collector {
+  close(): Promise<void>;
+}
+
+interface OpenLog {
+  fd: number;
+  /** The real path it was opened at (the root of the `ProcFs` could differ between calls). */
+  path: string;
+  tail: RecordTail;
+  parser: KmsgParser;
+}
+
+/**
+ * The `GetCmdDmesg` collector. The first request reads the whole log; /dev/kmsg then stays
+ * open, so later requests read only the records logged since and answer from the kept tail
+ * (formatted once). A read error closes it; the next request starts again.
+ *
+ * @param options.maxBytes bound of the text in UTF-8 bytes ({@link DEFAULT_DMESG_MAX_BYTES} is
+ *   the daemon's default)
+ */
+export function dmesgCollector(options: { maxBytes: number }): DmesgCollector {
+  let log: OpenLog | undefined;
+  const closeLog = () => {
+    if (log !== undefined) nodeFs.closeSync(log.fd);
+    log = undefined;
+  };
+  const open = (fs: ProcFs): OpenLog => {
+    const path = fs.resolve(KMSG_PATH);
+    if (log?.path === path) return log;
+    closeLog();
+    const tail = new RecordTail(options.maxBytes);
+    const parser = new KmsgParser((record) => tail.push(formatKmsgRecord(record)));
+    log = { fd: openKmsg(fs), path, tail, parser };
+    return log;
+  };
+  return {
+    collect({ fs }) {
+      return Promise.try(() => {
+        const current = open(fs);
+        try {
+          readAvailable(current.fd, current.parser);
+        } catch (error) {
+          closeLog();
+          throw error;
+        }
+        return current.tail.text();
+      });
+    },
+    probe({ fs }) {
+      return Promise.try(() => {
+        try {
+          nodeFs.closeSync(openKmsg(fs));
+          return undefined;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      });
+    },
+    close() {
+      return Promise.try(closeLog);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * `GetCmdFree`: busybox `free` with the `cached` column lepd added (PROTOCOL.md 3.6), computed
+ * from /proc/meminfo.
+ *
+ * @module
+ */
+
+import { MethodFailure } from "./failure.ts";
+import { parseKeyNumbers } from "./processes.ts";
+import type { Collector } from "./registry.ts";
+
+const MEMINFO = "/proc/meminfo";
+
+/** busybox prints every number as `%13llu`. */
+function column(value: number | string): string {
+  return String(value).padStart(13);
+}
+
+/**
+ * Formats /proc/meminfo values (KiB, as {@link parseKeyNumbers} returns them) the way the
+ * original's busybox `free` printed them:
+ *
+ * ```
+ *                    total         used         free       shared      buffers       cached
+ * Mem:            24684092       778132     23905960         8856         2144       598176
+ * -/+ buffers/cache:             177812     24506280
+ * Swap:                 0            0            0
+ * ```
+ *
+ * `Mem:` holds MemTotal, MemTotal − MemFree, MemFree, Shmem, Buffers and Cached; the second
+ * line used − Buffers − Cached and free + Buffers + Cached; `Swap:` is padded to 10 columns,
+ * one less than `Mem:`, exactly as busybox misaligned it.
+ *
+ * A key other than MemTotal that meminfo lacks counts as 0 (Shmem appeared in Linux 2.6.32,
+ * and a kernel without swap support has no SwapTotal). A difference that would be negative
+ * (parts larger than their total, as some container views of meminfo report) prints as 0,
+ * where busybox's unsigned arithmetic printed a number near 2^64.
+ *
+ * @throws {MethodFailure} when MemTotal is missing: without it no line would mean anything
+ */
+export function formatFree(meminfo: ReadonlyMap<string, number>): string {
+  const total = meminfo.get("MemTotal");
+  if (total === undefined) {
+    throw new MethodFailure(`Cannot parse "${MEMINFO}": it has no "MemTotal" line`);
+  }
+  const value = (key: string): number => meminfo.get(key) ?? 0;
+  const free = value("MemFree");
+  const buffers = value("Buffers");
+  const cached = value("Cached");
+  const used = Math.max(0, total - free);
+  const swapTotal = value("SwapTotal");
+  const swapFree = value("SwapFree");
+  const lines = [
+    " ".repeat(11) +
+    ["total", "used", "free", "shared", "buffers", "cached"].map(column).join(""),
+    "Mem:".padEnd(11) +
+    [total, used, free, value("Shmem"), buffers, cached].map(column).join(""),
+    "-/+ buffers/cache:".padEnd(24) +
+    column(Math.max(0, used - buffers - cached)) + column(free + buffers + cached),
+    "Swap:".padEnd(10) +
+    [swapTotal, Math.max(0, swapTotal - swapFree), swapFree].map(column).join(""),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** `GetCmdFree`: {@link formatFree} of the live /proc/meminfo. */
+export const freeCollector: Collector = {
+  async collect({ fs }) {
+    return formatFree(parseKeyNumbers(await fs.readText(MEMINFO)));
+  },
+};

@@ -1,0 +1,269 @@
+/**
+ * `GetCmdIostat`: block devices in the layout of sysstat 11.5 `iostat -d -x -k` (PROTOCOL.md
+ * 3.4) — banner, one empty line, the pre-11.6 `Device:` header that LEPV looks for (4.9), one
+ * row per whole disk, one empty line.
+ *
+ * Unlike the original's single report (averages since boot), the values are rates over the
+ * sampler's latest interval of `/proc/diskstats`, so a dashboard sees what the disks do now.
+ *
+ * Sectors in `/proc/diskstats` are always 512-byte units, whatever the device's logical block
+ * size: the block layer accounts `bio_sectors(bio)`, which is `bi_size >> 9` (include/linux/
+ * bio.h), and iostat's own kB/s is sectors ÷ 2. So `/sys/block/<dev>/queue/*_block_size` is
+ * never read.
+ *
+ * @module
+ */
+
+import type { ProcFs } from "./proc_fs.ts";
+import type { Collector } from "./registry.ts";
+import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
+import { readSystemIdentity, sysstatBanner } from "./sysstat.ts";
+
+/** The header line, exactly as sysstat 11.5 prints it; LEPV needs the colon of `Device:`. */
+export const IOSTAT_HEADER = "Device:         rrqm/s   wrqm/s     r/s     w/s    rkB/s    wkB/s " +
+  "avgrq-sz avgqu-sz   await r_await w_await  svctm  %util";
+
+/** Bytes per `/proc/diskstats` sector, fixed by the kernel for every device. */
+export const DISKSTATS_SECTOR_BYTES = 512;
+
+/**
+ * The first eleven counters of a `/proc/diskstats` line (fields 4–14 of iostats.rst). The
+ * discard (4.18+) and flush (5.5+) counters that may follow are not part of iostat 11.5.
+ */
+export interface DiskCounters {
+  readIos: number;
+  readMerges: number;
+  readSectors: number;
+  /** Milliseconds spent reading (a 32-bit counter in every kernel). */
+  readTicks: number;
+  writeIos: number;
+  writeMerges: number;
+  writeSectors: number;
+  writeTicks: number;
+  inFlight: number;
+  /** Milliseconds during which the device had I/O in flight. */
+  ioTicks: number;
+  /** Milliseconds of I/O weighted by the number in flight. */
+  timeInQueue: number;
+}
+
+const COUNTER_FIELDS = [
+  "readIos",
+  "readMerges",
+  "readSectors",
+  "readTicks",
+  "writeIos",
+  "writeMerges",
+  "writeSectors",
+  "writeTicks",
+  "inFlight",
+  "ioTicks",
+  "timeInQueue",
+] as const satisfies readonly (keyof DiskCounters)[];
+
+/** One reading of `/proc/diskstats`: counters by device name, in file order. */
+export type DiskStats = Map<string, DiskCounters>;
+
+/**
+ * Parses `/proc/diskstats`. Lines of 14 fields (2.6.25+), 18 (4.18+, discards) and 20 (5.5+,
+ * flushes) are read alike. The 7-field partition lines of kernels before 2.6.25 and anything
+ * not numeric are skipped: iostat never lists partitions, and a bad line must not hide the rest.
+ */
+export function parseDiskstats(text: string): DiskStats {
+  const disks: DiskStats = new Map();
+  for (const line of text.split("\n")) {
+    const [, , name, ...values] = line.trim().split(/\s+/);
+    if (name === undefined || values.length < COUNTER_FIELDS.length) continue;
+    const numbers = values.slice(0, COUNTER_FIELDS.length).map(Number);
+    if (!numbers.every((value) => Number.isSafeInteger(value) && value >= 0)) continue;
+    disks.set(
+      name,
+      Object.fromEntries(
+        COUNTER_FIELDS.map((field, index) => [field, numbers[index]]),
+      ) as unknown as DiskCounters,
+    );
+  }
+  return disks;
+}
+
+/** A sampled source of `/proc/diskstats`, for `iostatCollector`. */
+export function diskstatsSource(
+  fs: ProcFs,
+  options: SamplingOptions = {},
+): SampledSource<DiskStats> {
+  return new SampledSource(() => parseDiskstats(fs.readTextSync("/proc/diskstats")), options);
+}
+
+/**
+ * True when `name` is what the kernel calls a partition of `disk`: the disk name plus the
+ * partition number, with a `p` between them when the disk name ends in a digit
+ * (`sda1`, `nvme0n1p1`, `mmcblk0p2`, `cciss/c0d0p1`; but `loop10` is no partition of `loop1`).
+ */
+export function isPartitionName(name: string, disk: string): boolean {
+  if (!name.startsWith(disk)) return false;
+  const suffix = name.slice(disk.length);
+  return /\d$/.test(disk) ? /^p\d+$/.test(suffix) : /^\d+$/.test(suffix);
+}
+
+/**
+ * The whole disks among `/proc/diskstats` names: those with an entry in `/sys/block` (where a
+ * `/` of the name, as in `cciss/c0d0`, is spelt `!`), as sysstat decides. Where /sys cannot be
+ * listed (a container without it, a bare capture) every name that is not a partition of
+ * another listed name counts as a disk.
+ *
+ * @param sysBlock the names in `/sys/block`, or undefined when it could not be listed
+ */
+export function wholeDisks(
+  names: readonly string[],
+  sysBlock: ReadonlySet<string> | undefined,
+): Set<string> {
+  if (sysBlock !== undefined) {
+    return new Set(names.filter((name) => sysBlock.has(name.replaceAll("/", "!"))));
+  }
+  return new Set(
+    names.filter((name) => !names.some((disk) => disk !== name && isPartitionName(name, disk))),
+  );
+}
+
+/** One device row of the report; rates are per second over the interval. */
+export interface IostatRow {
+  device: string;
+  readMergesPerSecond: number;
+  writeMergesPerSecond: number;
+  readsPerSecond: number;
+  writesPerSecond: number;
+  readKiBPerSecond: number;
+  writeKiBPerSecond: number;
+  /** Average request size in sectors. */
+  averageRequestSectors: number;
+  averageQueueLength: number;
+  /** Average time of a request (queue and service) in ms, and by direction. */
+  awaitMs: number;
+  readAwaitMs: number;
+  writeAwaitMs: number;
+  /** Average service time in ms (deprecated by sysstat, still part of the 11.5 layout). */
+  serviceMs: number;
+  utilizationPercent: number;
+}
+
+const COUNTER_WRAP = 2 ** 32;
+
+/**
+ * Growth of a counter between two readings. The millisecond counters are 32-bit in every
+ * kernel and all counters are on 32-bit kernels, so a smaller reading below 2^32 is a wrap;
+ * a larger counter that went back (a device re-created under the same name) counts 0.
+ */
+export function counterDelta(previous: number, latest: number): number {
+  if (latest >= previous) return latest - previous;
+  return previous < COUNTER_WRAP ? latest + COUNTER_WRAP - previous : 0;
+}
+
+/**
+ * The row of one device over an interval, with sysstat's definitions applied to deltas:
+ * ÷ `seconds` for rates, ÷ the I/Os of the interval for sizes and times (0 when there were
+ * none). `%util` is capped at 100: the kernel's millisecond ticks and the sampler's clock
+ * disagree by a tick or two on a device busy all the time.
+ *
+ * @param previous the device's counters at the start, or undefined when it just appeared (all
+ *   values 0: there is no interval yet)
+ */
+export function iostatRow(
+  device: string,
+  counters: { previous: DiskCounters | undefined; latest: DiskCounters },
+  seconds: number,
+): IostatRow {
+  const { previous, latest } = counters;
+  const delta = (field: keyof DiskCounters): number =>
+    previous === undefined ? 0 : counterDelta(previous[field], latest[field]);
+  const perSecond = (value: number): number => seconds > 0 ? value / seconds : 0;
+  const ratio = (value: number, divisor: number): number => divisor > 0 ? value / divisor : 0;
+  const reads = delta("readIos");
+  const writes = delta("writeIos");
+  const ios = reads + writes;
+  const sectorKiB = DISKSTATS_SECTOR_BYTES / 1024;
+  return {
+    device,
+    readMergesPerSecond: perSecond(delta("readMerges")),
+    writeMergesPerSecond: perSecond(delta("writeMerges")),
+    readsPerSecond: perSecond(reads),
+    writesPerSecond: perSecond(writes),
+    readKiBPerSecond: perSecond(delta("readSectors") * sectorKiB),
+    writeKiBPerSecond: perSecond(delta("writeSectors") * sectorKiB),
+    averageRequestSectors: ratio(delta("readSectors") + delta("writeSectors"), ios),
+    averageQueueLength: perSecond(delta("timeInQueue") / 1000),
+    awaitMs: ratio(delta("readTicks") + delta("writeTicks"), ios),
+    readAwaitMs: ratio(delta("readTicks"), reads),
+    writeAwaitMs: ratio(delta("writeTicks"), writes),
+    serviceMs: ratio(delta("ioTicks"), ios),
+    utilizationPercent: Math.min(100, perSecond(delta("ioTicks")) / 10),
+  };
+}
+
+/**
+ * Rows of the whole disks in `/proc/diskstats` order, skipping disks that did no I/O since
+ * boot (read and write counts both 0), as sysstat does.
+ */
+export function iostatRows(interval: Interval<DiskStats>, disks: ReadonlySet<string>): IostatRow[] {
+  const rows: IostatRow[] = [];
+  for (const [device, latest] of interval.latest) {
+    if (!disks.has(device) || latest.readIos + latest.writeIos === 0) continue;
+    rows.push(
+      iostatRow(device, { previous: interval.previous.get(device), latest }, interval.seconds),
+    );
+  }
+  return rows;
+}
+
+/** Field widths of a row after the 13-column name, each value preceded by one space. */
+const VALUE_WIDTHS = [8, 8, 7, 7, 8, 8, 8, 8, 7, 7, 7, 6, 6];
+
+/** One row: name `%-13s`, then the thirteen values in sysstat 11.5's widths with 2 decimals. */
+export function formatIostatRow(row: IostatRow): string {
+  const values = [
+    row.readMergesPerSecond,
+    row.writeMergesPerSecond,
+    row.readsPerSecond,
+    row.writesPerSecond,
+    row.readKiBPerSecond,
+    row.writeKiBPerSecond,
+    row.averageRequestSectors,
+    row.averageQueueLength,
+    row.awaitMs,
+    row.readAwaitMs,
+    row.writeAwaitMs,
+    row.serviceMs,
+    row.utilizationPercent,
+  ];
+  return row.device.padEnd(13) +
+    values.map((value, index) => " " + value.toFixed(2).padStart(VALUE_WIDTHS[index]!)).join("");
+}
+
+/** The whole text: banner, empty line, header, rows, empty line (it ends with `\n\n`). */
+export function formatIostat(banner: string, rows: readonly IostatRow[]): string {
+  return [banner, "", IOSTAT_HEADER, ...rows.map(formatIostatRow), "", ""].join("\n");
+}
+
+/**
+ * The `GetCmdIostat` collector.
+ *
+ * @param options.diskstats the sampled `/proc/diskstats` (see `diskstatsSource`)
+ * @throws {MethodFailure} when `/proc/diskstats` cannot be read
+ */
+export function iostatCollector(options: { diskstats: SampledSource<DiskStats> }): Collector {
+  return {
+    close() {
+      options.diskstats.stop();
+      return Promise.resolve();
+    },
+    async collect({ fs }) {
+      const interval = await options.diskstats.interval();
+      const sysBlock = fs.tryReadDirNames("/sys/block");
+      const disks = wholeDisks(
+        [...interval.latest.keys()],
+        sysBlock === undefined ? undefined : new Set(sysBlock),
+      );
+      const banner = sysstatBanner(readSystemIdentity(fs), new Date(interval.takenAt));
+      return formatIostat(banner, iostatRows(interval, disks));
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * `GetCmdIrqInfo`: interrupts and softirqs per second of the whole machine (PROTOCOL.md 3.11),
+ * from the first numbers of /proc/stat's `intr` and `softirq` lines over the sampler's latest
+ * interval — answered at once instead of after the original's one-second sleep, and without its
+ * `%d` that wrapped 64-bit counts above 2^31. Counts are exact up to 2^53 (see interrupts.ts).
+ *
+ * @module
+ */
+
+import { counterIncrease } from "./interrupts.ts";
+import type { ProcStat } from "./proc_stat.ts";
+import type { Collector } from "./registry.ts";
+import type { SampledSource } from "./sampler.ts";
+
+/** Whole interrupts and softirqs per second. */
+export interface IrqInfoRates {
+  interrupts: number;
+  softirqs: number;
+}
+
+/** Rates over an interval, rounded to whole numbers; an interval of no time reads 0. */
+export function irqInfoRates(
+  interval: { previous: ProcStat; latest: ProcStat; seconds: number },
+): IrqInfoRates {
+  const { previous, latest, seconds } = interval;
+  const perSecond = (before: number, after: number) =>
+    seconds > 0 ? Math.round(counterIncrease(before, after) / seconds) : 0;
+  return {
+    interrupts: perSecond(previous.interrupts, latest.interrupts),
+    softirqs: perSecond(previous.softirqs, latest.softirqs),
+  };
+}
+
+/** `irq:<n>/s softirq:<m>/s ` and a newline — the space before the newline is the original's. */
+export function formatIrqInfo(rates: IrqInfoRates): string {
+  return `irq:${rates.interrupts}/s softirq:${rates.softirqs}/s \n`;
+}
+
+/** The `GetCmdIrqInfo` collector over the shared /proc/stat source. */
+export function irqInfoCollector(options: { procStat: SampledSource<ProcStat> }): Collector {
+  return {
+    async collect() {
+      return formatIrqInfo(irqInfoRates(await options.procStat.interval()));
+    },
+    async probe({ fs }) {
+      await fs.readText("/proc/stat");
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * `GetCmdMpstat` and `GetCmdMpstat-I`: the texts of sysstat 11.5.1 `mpstat -P ALL 1 1` and
+ * `mpstat -I ALL 1 1` (PROTOCOL.md 3.2 and 3.3), computed over the sampler's latest interval of
+ * /proc/stat, /proc/interrupts and /proc/softirqs instead of two readings taken back to back
+ * (the original's HEAD lost its one-second wait, so LEPV's CPU gauge read 100 % on idle boards).
+ *
+ * LEPV reads these texts by position (PROTOCOL.md 4.7, 4.8): three lines before the CPU rows,
+ * columns counted from the right, the softirq section after the second empty line and the CPU
+ * number as the second token — so times are one 24-hour token and the layout is exact.
+ *
+ * @module
+ */
+
+import {
+  counterIncrease,
+  type IrqRates,
+  irqRates,
+  type IrqTable,
+  parseIrqTable,
+} from "./interrupts.ts";
+import type { CpuTimes, ProcStat } from "./proc_stat.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import type { Collector } from "./registry.ts";
+import type { Interval, SampledSource } from "./sampler.ts";
+import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";
+
+/** The columns of the CPU header after the time label. */
+export const MPSTAT_CPU_COLUMNS =
+  "  CPU    %usr   %nice    %sys %iowait    %irq   %soft  %steal  %guest  %gnice   %idle";
+
+/** The label of the repeated block at the end. */
+const AVERAGE = "Average:";
+/** sysstat keeps at most 15 characters of an interrupt's label (`MAX_IRQ_LEN` − 1). */
+const MAX_IRQ_LABEL = 15;
+
+/** What surrounds the numbers: the banner line and the times of the two snapshots. */
+export interface SysstatLabels {
+  /** The first line, from {@linkcode sysstatBanner}. */
+  banner: string;
+  /** Time of the earlier snapshot, labelling the headers (`HH:MM:SS`). */
+  start: string;
+  /** Time of the later snapshot, labelling the rows (`HH:MM:SS`). */
+  end: string;
+}
+
+/** One row of the CPU table: ten percentages in column order, `%usr` to `%idle`. */
+export interface MpstatRow {
+  cpu: "all" | number;
+  percentages: number[];
+}
+
+const OFFLINE: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const TICKLESS: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 100];
+
+/**
+ * mpstat's ten percentages from two readings of one `cpu`/`cpuN` line: `%usr` = Δ(user − guest)
+ * and `%nice` = Δ(nice − guest_nice) because the kernel counts guest time inside user and nice
+ * time, then Δsystem, Δiowait, Δirq, Δsoftirq, Δsteal, Δguest, Δguest_nice and Δidle. A part
+ * whose counter went backwards counts 0, and the parts are divided by their own sum, so a row
+ * always adds up to 100 (sysstat's interval is the same sum, `get_per_cpu_interval`). A CPU
+ * whose counters did not move (tickless) is 100 % idle.
+ */
+export function mpstatPercentages(previous: CpuTimes, latest: CpuTimes): number[] {
+  const increase = (before: number, after: number) => Math.max(0, after - before);
+  const parts = [
+    increase(previous.user - previous.guest, latest.user - latest.guest),
+    increase(previous.nice - previous.guestNice, latest.nice - latest.guestNice),
+    increase(previous.system, latest.system),
+    increase(previous.iowait, latest.iowait),
+    increase(previous.irq, latest.irq),
+    increase(previous.softirq, latest.softirq),
+    increase(previous.steal, latest.steal),
+    increase(previous.guest, latest.guest),
+    increase(previous.guestNice, latest.guestNice),
+    increase(previous.idle, latest.idle),
+  ];
+  const total = parts.reduce((sum, part) => sum + part, 0);
+  if (total === 0) return [...TICKLESS];
+  return parts.map((part) => part / total * 100);
+}
+
+/**
+ * CPU numbers 0 … the highest number in any of the lists (CPUs known to /sys, offline ones
+ * included, and to each reading), as sysstat numbers its rows.
+ */
+export function cpuRange(lists: readonly (readonly number[])[]): number[] {
+  let highest = -1;
+  for (const numbers of lists) {
+    for (const cpu of numbers) highest = Math.max(highest, cpu);
+  }
+  return Array.from({ length: highest + 1 }, (_, cpu) => cpu);
+}
+
+/** CPU numbers of the `cpuN` lines of a /proc/stat reading (the online CPUs). */
+function statCpuNumbers(stat: ProcStat): number[] {
+  const numbers: number[] = [];
+  for (const name of stat.cpus.keys()) {
+    if (/^cpu\d+$/.test(name)) numbers.push(Number(name.slice(3)));
+  }
+  return numbers;
+}
+
+/**
+ * The `all` row and one row per CPU in `cpus`. A CPU without a line in either reading is
+ * offline (or went offline or online during the interval) and gets sysstat's all-zero row.
+ */
+export function mpstatRows(
+  interval: { previous: ProcStat; latest: ProcStat },
+  cpus: readonly number[],
+): MpstatRow[] {
+  const row = (cpu: "all" | number): MpstatRow => {
+    const name = cpu === "all" ? "cpu" : `cpu${cpu}`;
+    const before = interval.previous.cpus.get(name);
+    const after = interval.latest.cpus.get(name);
+    const percentages = before === undefined || after === undefined
+      ? [...OFFLINE]
+      : mpstatPercentages(before, after);
+    return { cpu, percentages };
+  };
+  return [row("all"), ...cpus.map(row)];
+}
+
+function cpuBlock(rows: readonly MpstatRow[], headerLabel: string, rowLabel: string): string[] {
+  const lines = [headerLabel.padEnd(11) + MPSTAT_CPU_COLUMNS];
+  for (const { cpu, percentages } of rows) {
+    const name = cpu === "all" ? "  all" : ` ${String(cpu).padStart(4)}`;
+    const values = percentages.map((value) => ` ${value.toFixed(2).padStart(7)}`).join("");
+    lines.push(rowLabel.padEnd(11) + name + values);
+  }
+  return lines;
+}
+
+/**
+ * The `mpstat -P ALL 1 1` text: banner, one empty line, header, `all` row, CPU rows, one empty
+ * line, and the same block labelled `Average:` (over one interval the average is that interval).
+ */
+export function formatMpstat(rows: readonly MpstatRow[], labels: SysstatLabels): string {
+  return [
+    labels.banner,
+    "",
+    ...cpuBlock(rows, labels.start, labels.end),
+    "",
+    ...cpuBlock(rows, AVERAGE, AVERAGE),
+  ].join("\n") + "\n";
+}
+
+/** The numbers of `mpstat -I ALL`: the interrupt total and the two per-CPU tables. */
+export interface MpstatInterrupts {
+  /** Interrupts per second of all CPUs together (first number of /proc/stat's `intr` line). */
+  totalPerSecond: number;
+  interrupts: IrqRates;
+  softirqs: IrqRates;
+}
+
+function irqBlock(rates: IrqRates, headerLabel: string, rowLabel: string): string[] {
+  const labels = rates.labels.map((label) => label.slice(0, MAX_IRQ_LABEL));
+  const widths = labels.map((label) => Math.max(10, label.length + 2));
+  const lines = [
+    headerLabel.padEnd(11) + "  CPU" + labels.map((label) => ` ${label.padStart(8)}/s`).join(""),
+  ];
+  for (const { cpu, perSecond } of rates.rows) {
+    const values = perSecond.map((value, index) => ` ${value.toFixed(2).padStart(widths[index]!)}`);
+    lines.push(rowLabel.padEnd(11) + `  ${String(cpu).padStart(3)}` + values.join(""));
+  }
+  return lines;
+}
+
+function interruptBlocks(
+  numbers: MpstatInterrupts,
+  headerLabel: string,
+  rowLabel: string,
+): string[] {
+  return [
+    "",
+    headerLabel.padEnd(11) + "  CPU    intr/s",
+    rowLabel.padEnd(11) + "  all" + ` ${numbers.totalPerSecond.toFixed(2).padStart(9)}`,
+    "",
+    ...irqBlock(numbers.interrupts, headerLabel, rowLabel),
+    "",
+    ...irqBlock(numbers.softirqs, headerLabel, rowLabel),
+  ];
+}
+
+/**
+ * The `mpstat -I ALL 1 1` text: banner, then the SUM, per-interrupt and softirq sections, each
+ * after one empty line, then the three again labelled `Average:`. The SUM rows carry no stray
+ * `"` (a quirk of the original's HEAD that LEPV ignores).
+ */
+export function formatMpstatInterrupts(numbers: MpstatInterrupts, labels: SysstatLabels): string {
+  return [
+    labels.banner,
+    ...interruptBlocks(numbers, labels.start, labels.end),
+    ...interruptBlocks(numbers, AVERAGE, AVERAGE),
+  ].join("\n") + "\n";
+}
+
+/** Banner and times of an interval that ended at `takenAt` after `seconds`. */
+function sysstatLabels(
+  fs: ProcFs,
+  interval: { takenAt: number; seconds: number },
+): SysstatLabels {
+  const startDate = new Date(interval.takenAt - interval.seconds * 1000);
+  return {
+    // sysstat dates the banner by its first reading.
+    banner: sysstatBanner(readSystemIdentity(fs), startDate),
+    start: clockTime(startDate),
+    end: clockTime(new Date(interval.takenAt)),
+  };
+}
+
+/**
+ * The whole `GetCmdMpstat` text of an interval: CPU rows 0 … the highest CPU /sys or either
+ * reading knows, banner and times from `fs` and the interval.
+ */
+export function mpstatText(fs: ProcFs, interval: Interval<ProcStat>): string {
+  const cpus = cpuRange([
+    cpuNumbers(fs),
+    statCpuNumbers(interval.previous),
+    statCpuNumbers(interval.latest),
+  ]);
+  return formatMpstat(mpstatRows(interval, cpus), sysstatLabels(fs, interval));
+}
+
+/** The intervals `GetCmdMpstat-I` is computed from. */
+export interface InterruptIntervals {
+  /** For the interrupt total of the SUM section. */
+  procStat: Interval<ProcStat>;
+  /** For the per-interrupt section and the times of day. */
+  interrupts: Interval<IrqTable>;
+  softirqs: Interval<IrqTable>;
+}
+
+/**
+ * The whole `GetCmdMpstat-I` text. Every CPU 0 … the highest known gets a row in both per-CPU
+ * sections, offline ones with zeros, as sysstat prints them without `-P ON`.
+ */
+export function mpstatInterruptsText(fs: ProcFs, intervals: InterruptIntervals): string {
+  const { procStat, interrupts, softirqs } = intervals;
+  const cpus = cpuRange([
+    cpuNumbers(fs),
+    statCpuNumbers(procStat.latest),
+    interrupts.latest.cpus,
+    softirqs.latest.cpus,
+  ]);
+  const numbers: MpstatInterrupts = {
+    totalPerSecond: procStat.seconds > 0
+      ? counterIncrease(procStat.previous.interrupts, procStat.latest.interrupts) /
+        procStat.seconds
+      : 0,
+    interrupts: irqRates(interrupts, cpus),
+    softirqs: irqRates(softirqs, cpus),
+  };
+  return formatMpstatInterrupts(numbers, sysstatLabels(fs, interrupts));
+}
+
+/** The `GetCmdMpstat` collector over the shared /proc/stat source. */
+export function mpstatCollector(options: { procStat: SampledSource<ProcStat> }): Collector {
+  return {
+    async collect({ fs }) {
+      return mpstatText(fs, await options.procStat.interval());
+    },
+    async probe({ fs }) {
+      await fs.readText("/proc/stat");
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The `GetCmdMpstat-I` collector: the shared /proc/stat source gives the interrupt total, the
+ * other two the per-CPU tables (`interruptsSource` and `softirqsSource` of interrupts.ts).
+ */
+export function mpstatInterruptsCollector(
+  options: {
+    procStat: SampledSource<ProcStat>;
+    interrupts: SampledSource<IrqTable>;
+    softirqs: SampledSource<IrqTable>;
+  },
+): Collector {
+  return {
+    async collect({ fs }) {
+      const [procStat, interrupts, softirqs] = await Promise.all([
+        options.procStat.interval(),
+        options.interrupts.interval(),
+        options.softirqs.interval(),
+      ]);
+      return mpstatInterruptsText(fs, { procStat, interrupts, softirqs });
+    },
+    async probe({ fs }) {
+      await fs.readText("/proc/stat");
+      for (const path of ["/proc/interrupts", "/proc/softirqs"]) {
+        const text = await fs.readText(path);
+        try {
+          parseIrqTable(text);
+        } catch (error) {
+          return `Cannot parse "${path}": ${(error as Error).message}`;
+        }
+      }
+      return undefined;
+    },
+  };
+}

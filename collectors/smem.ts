@@ -1,0 +1,148 @@
+/**
+ * `GetCmdSmem`: the table of `smem -p -s pss -r` (PROTOCOL.md 3.15, a historical method):
+ * every process with a command line, its owner and its swap, USS, PSS and RSS as percentages
+ * of MemTotal, largest PSS first.
+ *
+ * @module
+ */
+
+import { MethodFailure } from "./failure.ts";
+import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import {
+  listPids,
+  parseCmdline,
+  parseKeyNumbers,
+  parseStatusUid,
+  printable,
+  userLabel,
+  type UserNames,
+} from "./processes.ts";
+import type { Collector } from "./registry.ts";
+
+const MEMINFO = "/proc/meminfo";
+
+/** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */
+const COMMAND_WIDTH = 27;
+
+/** One process of the smem table; memory in KiB. */
+export interface SmemRow extends MemoryUsage {
+  pid: number;
+  /** Owner's name, or the numeric uid when /etc/passwd does not know it (see `userLabel`). */
+  user: string;
+  /** The whole command line, arguments joined by spaces. */
+  command: string;
+}
+
+/** `text` left-aligned in `width` characters (code points, as Python counts), cut if longer. */
+function fitColumn(text: string, width: number): string {
+  const characters = Array.from(text);
+  if (characters.length >= width) return characters.slice(0, width).join("");
+  return text + " ".repeat(width - characters.length);
+}
+
+/** `text` left-aligned in at least `width` characters, never cut (smem's `%-8s`). */
+function padColumn(text: string, width: number): string {
+  return text + " ".repeat(Math.max(0, width - Array.from(text).length));
+}
+
+/**
+ * Formats the smem table:
+ *
+ * ```
+ *   PID User     Command                         Swap      USS      PSS      RSS
+ *  6938 alice    /usr/lib/firefox/firefox -c    0.00%    0.64%    0.65%    0.69%
+ * ```
+ *
+ * pid `% 5s`, user `%-8s` (a longer name pushes the line right), command `%-27.27s`, then the
+ * four values as `%.2f%%` of MemTotal right-aligned in 8 columns, separated by one space as smem
+ * does (without smem's trailing space). Rows are sorted by PSS descending, pid ascending on
+ * ties; all of them are printed.
+ *
+ * Swap is relative to MemTotal like the other columns; smem 1.5 divides it by SwapTotal instead
+ * and prints `N/A` when there is no swap.
+ *
+ * @throws {MethodFailure} when meminfo has no MemTotal, or 0, to divide by
+ */
+export function formatSmem(
+  rows: readonly SmemRow[],
+  meminfo: ReadonlyMap<string, number>,
+): string {
+  const memTotal = meminfo.get("MemTotal");
+  if (memTotal === undefined) {
+    throw new MethodFailure(`Cannot parse "${MEMINFO}": it has no "MemTotal" line`);
+  }
+  if (memTotal <= 0) {
+    throw new MethodFailure(
+      `Cannot compute smem percentages: MemTotal of "${MEMINFO}" is "${memTotal}"`,
+    );
+  }
+  const percent = (kib: number): string => `${(100 * kib / memTotal).toFixed(2)}%`.padStart(8);
+  const lines = [
+    `${"PID".padStart(5)} ${padColumn("User", 8)} ${fitColumn("Command", COMMAND_WIDTH)} ` +
+    ["Swap", "USS", "PSS", "RSS"].map((name) => name.padStart(8)).join(" "),
+  ];
+  for (const row of [...rows].sort(byPssDescending)) {
+    lines.push(
+      `${String(row.pid).padStart(5)} ${padColumn(row.user, 8)} ` +
+        `${fitColumn(row.command, COMMAND_WIDTH)} ` +
+        [row.swapKib, row.ussKib, row.pssKib, row.rssKib].map(percent).join(" "),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Reads every process with a non-empty command line (smem skips kernel threads; zombies have
+ * none either), in pid order. The owner is the effective uid of `status`, which is also the
+ * owner of `/proc/<pid>` that smem looks up.
+ *
+ * A process is skipped when its files cannot be read: it exited, or lepd may not read its
+ * smaps (see {@link readMemoryUsage}); smem skips those too.
+ *
+ * @throws {MethodFailure} when /proc cannot be listed
+ */
+export function readSmemRows(fs: ProcFs, users: UserNames): SmemRow[] {
+  // One lookup per uid and call: each UserNames lookup checks /etc/passwd's modification time.
+  const labels = new Map<number | undefined, string>();
+  const labelOf = (uid: number | undefined): string => {
+    let label = labels.get(uid);
+    if (label === undefined) {
+      label = userLabel(users, uid);
+      labels.set(uid, label);
+    }
+    return label;
+  };
+  const rows: SmemRow[] = [];
+  for (const pid of listPids(fs)) {
+    const cmdlineText = fs.tryReadTextSync(`/proc/${pid}/cmdline`);
+    if (cmdlineText === undefined) continue;
+    const command = parseCmdline(cmdlineText).join(" ");
+    if (command === "") continue;
+    const usage = readMemoryUsage(fs, pid);
+    if (usage === undefined) continue;
+    const statusText = fs.tryReadTextSync(`/proc/${pid}/status`);
+    if (statusText === undefined) continue;
+    rows.push({
+      pid,
+      user: labelOf(parseStatusUid(statusText)),
+      command: printable(command),
+      ...usage,
+    });
+  }
+  return rows;
+}
+
+/**
+ * `GetCmdSmem`: {@link formatSmem} of the live processes.
+ *
+ * @param users user names, read from the `/etc/passwd` of the same root as the collector's fs
+ */
+export function smemCollector(users: UserNames): Collector {
+  return {
+    async collect({ fs }) {
+      const rows = readSmemRows(fs, users);
+      return formatSmem(rows, parseKeyNumbers(await fs.readText(MEMINFO)));
+    },
+  };
+}

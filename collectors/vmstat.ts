@@ -1,0 +1,222 @@
+/**
+ * `GetCmdVmstat`: one line of procps `vmstat` (PROTOCOL.md 3.15) under its two header lines.
+ *
+ * procps' first line averages since boot; here every rate (swap and block I/O, interrupts,
+ * context switches, CPU shares) is taken over the sampler's latest interval, as the lines
+ * procps prints after the first one are. The formulas and column widths are those of procps-ng
+ * 3.3 `new_format`.
+ *
+ * @module
+ */
+
+import type { ProcFs } from "./proc_fs.ts";
+import type { ProcStat } from "./proc_stat.ts";
+import { parseKeyNumbers } from "./processes.ts";
+import type { Collector } from "./registry.ts";
+import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
+
+/** The group header line. */
+export const VMSTAT_GROUP_HEADER =
+  "procs -----------memory---------- ---swap-- -----io---- -system-- ------cpu-----";
+
+/** The column header line. */
+export const VMSTAT_COLUMN_HEADER =
+  " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st";
+
+/** The counters vmstat uses from `/proc/vmstat`, since boot. */
+export interface VmCounters {
+  /** KiB read from and written to block devices (the kernel converts sectors to KiB). */
+  pgpgin: number;
+  pgpgout: number;
+  /** Pages swapped in and out. */
+  pswpin: number;
+  pswpout: number;
+}
+
+/** Parses `/proc/vmstat` (`name value` lines); counters a kernel lacks read 0. */
+export function parseVmCounters(text: string): VmCounters {
+  const counters: VmCounters = { pgpgin: 0, pgpgout: 0, pswpin: 0, pswpout: 0 };
+  for (const line of text.split("\n")) {
+    const [name, value] = line.split(" ");
+    if (name !== undefined && Object.hasOwn(counters, name)) {
+      counters[name as keyof VmCounters] = Number(value) || 0;
+    }
+  }
+  return counters;
+}
+
+/** A sampled source of `/proc/vmstat`, for `vmstatCollector`. */
+export function vmCountersSource(
+  fs: ProcFs,
+  options: SamplingOptions = {},
+): SampledSource<VmCounters> {
+  return new SampledSource(() => parseVmCounters(fs.readTextSync("/proc/vmstat")), options);
+}
+
+/** The seventeen values of the line, in column order. */
+export interface VmstatValues {
+  running: number;
+  blocked: number;
+  /** KiB. */
+  swapUsed: number;
+  free: number;
+  buffers: number;
+  cache: number;
+  /** KiB per second. */
+  swapIn: number;
+  swapOut: number;
+  /** KiB per second. */
+  blocksIn: number;
+  blocksOut: number;
+  interruptsPerSecond: number;
+  contextSwitchesPerSecond: number;
+  /** Whole percentages. */
+  user: number;
+  system: number;
+  idle: number;
+  iowait: number;
+  steal: number;
+}
+
+/** Growth per second, rounded to an integer as procps does; 0 for a counter that went back. */
+function ratePerSecond(previous: number, latest: number, seconds: number): number {
+  return seconds > 0 ? Math.round(Math.max(0, latest - previous) / seconds) : 0;
+}
+
+/**
+ * CPU shares as procps computes them: `us` = user + nice (guest time is inside user), `sy` =
+ * system + irq + softirq, `id`, `wa`, `st`; each `(100 × Δ + total/2) ÷ total` in integers
+ * over the five, so they need not add up to 100. An interval without ticks reads 100 % idle.
+ */
+export function vmstatCpuShares(
+  previous: ProcStat,
+  latest: ProcStat,
+): Pick<VmstatValues, "user" | "system" | "idle" | "iowait" | "steal"> {
+  const before = previous.cpus.get("cpu");
+  const after = latest.cpus.get("cpu");
+  const delta = (read: (times: NonNullable<typeof before>) => number): number =>
+    before === undefined || after === undefined ? 0 : Math.max(0, read(after) - read(before));
+  const user = delta((times) => times.user + times.nice);
+  const system = delta((times) => times.system + times.irq + times.softirq);
+  let idle = delta((times) => times.idle);
+  const iowait = delta((times) => times.iowait);
+  const steal = delta((times) => times.steal);
+  let total = user + system + idle + iowait + steal;
+  if (total === 0) total = idle = 1;
+  const share = (ticks: number): number =>
+    Math.floor((100 * ticks + Math.floor(total / 2)) / total);
+  return {
+    user: share(user),
+    system: share(system),
+    idle: share(idle),
+    iowait: share(iowait),
+    steal: share(steal),
+  };
+}
+
+/**
+ * The line's values from the latest intervals of `/proc/stat` and `/proc/vmstat` and the
+ * current `/proc/meminfo` (KiB values by key).
+ *
+ * `r` leaves out the one task that is always running when /proc/stat is read — the reader
+ * itself — as procps 3.3's "exclude vmstat itself" did; `cache` is Cached + SReclaimable, as
+ * in procps-ng.
+ */
+export function vmstatValues(
+  sources: { stat: Interval<ProcStat>; vm: Interval<VmCounters>; meminfo: Map<string, number> },
+  options: { pageBytes: number },
+): VmstatValues {
+  const { stat, vm, meminfo } = sources;
+  const kib = (key: string): number => meminfo.get(key) ?? 0;
+  const pageKiB = options.pageBytes / 1024;
+  const vmRate = (field: keyof VmCounters, scale = 1): number =>
+    ratePerSecond(vm.previous[field] * scale, vm.latest[field] * scale, vm.seconds);
+  return {
+    running: Math.max(0, stat.latest.procsRunning - 1),
+    blocked: stat.latest.procsBlocked,
+    swapUsed: Math.max(0, kib("SwapTotal") - kib("SwapFree")),
+    free: kib("MemFree"),
+    buffers: kib("Buffers"),
+    cache: kib("Cached") + kib("SReclaimable"),
+    swapIn: vmRate("pswpin", pageKiB),
+    swapOut: vmRate("pswpout", pageKiB),
+    blocksIn: vmRate("pgpgin"),
+    blocksOut: vmRate("pgpgout"),
+    interruptsPerSecond: ratePerSecond(
+      stat.previous.interrupts,
+      stat.latest.interrupts,
+      stat.seconds,
+    ),
+    contextSwitchesPerSecond: ratePerSecond(
+      stat.previous.contextSwitches,
+      stat.latest.contextSwitches,
+      stat.seconds,
+    ),
+    ...vmstatCpuShares(stat.previous, stat.latest),
+  };
+}
+
+/** procps' `%2u %2u %6lu %6lu %6lu %6lu %4u %4u %5u %5u %4u %4u %2u %2u %2u %2u %2u`. */
+const VALUE_WIDTHS = [2, 2, 6, 6, 6, 6, 4, 4, 5, 5, 4, 4, 2, 2, 2, 2, 2];
+
+/** The whole text: both headers and the value line, each ending with a newline. */
+export function formatVmstat(values: VmstatValues): string {
+  const ordered = [
+    values.running,
+    values.blocked,
+    values.swapUsed,
+    values.free,
+    values.buffers,
+    values.cache,
+    values.swapIn,
+    values.swapOut,
+    values.blocksIn,
+    values.blocksOut,
+    values.interruptsPerSecond,
+    values.contextSwitchesPerSecond,
+    values.user,
+    values.system,
+    values.idle,
+    values.iowait,
+    values.steal,
+  ];
+  const line = ordered.map((value, index) => String(value).padStart(VALUE_WIDTHS[index]!))
+    .join(" ");
+  return `${VMSTAT_GROUP_HEADER}\n${VMSTAT_COLUMN_HEADER}\n${line}\n`;
+}
+
+/**
+ * The `GetCmdVmstat` collector.
+ *
+ * @param options.procStat the shared sampled `/proc/stat`
+ * @param options.vmstat the sampled `/proc/vmstat` (see `vmCountersSource`)
+ * @param options.pageBytes size of a page, to turn swapped pages into KiB
+ * @throws {MethodFailure} when `/proc/stat`, `/proc/vmstat` or `/proc/meminfo` cannot be read
+ */
+export function vmstatCollector(
+  options: {
+    procStat: SampledSource<ProcStat>;
+    vmstat: SampledSource<VmCounters>;
+    pageBytes: number;
+  },
+): Collector {
+  return {
+    close() {
+      options.procStat.stop();
+      options.vmstat.stop();
+      return Promise.resolve();
+    },
+    async collect({ fs }) {
+      const [stat, vm, meminfo] = await Promise.all([
+        options.procStat.interval(),
+        options.vmstat.interval(),
+        fs.readText("/proc/meminfo"),
+      ]);
+      const values = vmstatValues(
+        { stat, vm, meminfo: parseKeyNumbers(meminfo) },
+        { pageBytes: options.pageBytes },
+      );
+      return formatVmstat(values);
+    },
+  };
+}

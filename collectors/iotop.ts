@@ -97,12 +97,11 @@ export function ioPriority(stat: Pick<TaskStat, "policy" | "nice">): string {
 
 /**
  * Text for a column LEPV reads by position or after the last `%` of the row: control
- * characters (a row must stay one line), `%` (LEPV takes COMMAND to start after the row's last
- * `%`) and a backslash before `n` (LEPV also splits lines at the two characters `\n`) become
- * `?`.
+ * characters and a backslash before `n` (see `printable`), and `%`, since LEPV takes COMMAND to
+ * start after the row's last `%`, become `?`.
  */
 function rowSafe(text: string): string {
-  return printable(text).replace(/%|\\(?=n)/g, "?");
+  return printable(text).replaceAll("%", "?");
 }
 
 /** `USER`: the name cut to 10 characters, the uid when unnamed, `UNKNOWN` when unreadable. */

@@ -127,6 +127,7 @@ export class UserNames {
   readonly #fs: ProcFs;
   #names = new Map<number, string>();
   #modifiedMs: number | undefined = Number.NaN;
+  #checkedMs = Number.NEGATIVE_INFINITY;
 
   constructor(fs: ProcFs) {
     this.#fs = fs;
@@ -139,6 +140,10 @@ export class UserNames {
   }
 
   #refresh(): void {
+    // A table asks for hundreds of rows at once: look at the file at most once a second.
+    const now = performance.now();
+    if (now - this.#checkedMs < 1000) return;
+    this.#checkedMs = now;
     const modified = this.#fs.modifiedMs("/etc/passwd");
     if (modified === this.#modifiedMs) return;
     this.#modifiedMs = modified;
@@ -178,11 +183,12 @@ export function pageSizeBytes(fs: ProcFs): number {
 
 /**
  * Text safe for one column of a table: control characters (a newline in a command line would
- * start a new row for every client) become `?`, as procps shows them.
+ * start a new row for every client) become `?`, as procps shows them, and so does a backslash
+ * before `n`, because LEPV also splits texts on the two characters `\n`.
  */
 export function printable(text: string): string {
   // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f]/g, "?");
+  return text.replace(/[\x00-\x1f\x7f]|\\(?=n)/g, "?");
 }
 
 /** The effective user shown in process tables: name, or the uid when /etc/passwd lacks it. */

@@ -30,7 +30,7 @@ export interface ProcrankRow extends MemoryUsage {
  */
 export function procrankCommand(cmdlineText: string): string {
   const argv0 = parseCmdline(cmdlineText)[0] ?? "";
-  return argv0 === "" ? "<unknown>" : printable(argv0).replaceAll("\\n", "?n");
+  return argv0 === "" ? "<unknown>" : printable(argv0);
 }
 
 /** `%<width>zuK`: a KiB value right-aligned in `width` columns, then `K`. */

@@ -186,7 +186,7 @@ Deno.test("readSmemRows: synthetic-smaps — no empty command lines, unreadable 
     }),
   );
   assert.equal(rows[1]!.user, "alice");
-  assert.equal(rows[2]!.command, "/opt/\u{1F418}b\u00e4d?n\u00e4me?x\\n.sh --greeting=h\u00e9llo");
+  assert.equal(rows[2]!.command, "/opt/\u{1F418}b\u00e4d?n\u00e4me?x?n.sh --greeting=h\u00e9llo");
 });
 
 Deno.test("readSmemRows: synthetic-processes — unknown uid shown as a number", () => {

@@ -29,6 +29,8 @@ export interface Options {
   maxResponseBytes: number;
   /** Largest GetCmdDmesg text. */
   dmesgMaxBytes: number;
+  /** Bounds of the perf methods. */
+  perf: { maxOutputBytes: number; deadlineMs: number; queueLength: number };
 }
 
 /** What the command line asks for. */
@@ -66,6 +68,12 @@ Options:
   --max-response-bytes N           largest text one method may return (default 16777216)
   --dmesg-bytes N                  GetCmdDmesg returns the newest kernel-log records that fit
                                    in N bytes (default 65536)
+ --perf-max-output-bytes N        perf report/script text is cut at a sample boundary past N
+                                   bytes (default 8388608)
+  --perf-timeout SECONDS           a perf process still running after this long is killed
+                                   (default 10)
+  --perf-queue-length N            perf requests that may wait for the recording in progress;
+                                   more get a "busy" error (default 8)
   --root DIR                       read /proc and /sys under DIR, e.g. a captured tree
                                    (default /)
   --help                           show this help and exit
@@ -112,6 +120,9 @@ export function parseFlags(args: readonly string[]): Command {
         "shutdown-grace": { type: "string" },
         "max-response-bytes": { type: "string" },
         "dmesg-bytes": { type: "string" },
+        "perf-max-output-bytes": { type: "string" },
+        "perf-timeout": { type: "string" },
+        "perf-queue-length": { type: "string" },
         root: { type: "string" },
         help: { type: "boolean" },
         version: { type: "boolean" },
@@ -143,6 +154,17 @@ export function parseFlags(args: readonly string[]): Command {
   }
   const root = values.root ?? "/";
   if (root === "") throw new UsageError(`Invalid value "" for --root: expected a directory`);
+  const maxResponseBytes = integerFlag("max-response-bytes", values["max-response-bytes"], {
+    min: 4096,
+    max: 1 << 30,
+    fallback: 16 * 1024 * 1024,
+  });
+  // The cut note and U+FFFD replacements may add a little to perf's text: keep room for them.
+  const perfMaxOutputBytes = integerFlag("perf-max-output-bytes", values["perf-max-output-bytes"], {
+    min: 65536,
+    max: Math.max(65536, maxResponseBytes - 4096),
+    fallback: Math.max(65536, Math.min(8 * 1024 * 1024, maxResponseBytes - 4096)),
+  });
   const seconds = (name: string, fallback: number) =>
     integerFlag(name, values[name as "idle-timeout"], { min: 1, max: 86_400, fallback }) * 1000;
 
@@ -155,11 +177,20 @@ export function parseFlags(args: readonly string[]): Command {
         max: 16 * 1024 * 1024,
         fallback: 64 * 1024,
       }),
-      maxResponseBytes: integerFlag("max-response-bytes", values["max-response-bytes"], {
-        min: 4096,
-        max: 1 << 30,
-        fallback: 16 * 1024 * 1024,
-      }),
+      maxResponseBytes,
+      perf: {
+        maxOutputBytes: perfMaxOutputBytes,
+        deadlineMs: integerFlag("perf-timeout", values["perf-timeout"], {
+          min: 2,
+          max: 600,
+          fallback: 10,
+        }) * 1000,
+        queueLength: integerFlag("perf-queue-length", values["perf-queue-length"], {
+          min: 0,
+          max: 64,
+          fallback: 8,
+        }),
+      },
       server: {
         hostname,
         port: integerFlag("port", values.port, { min: 1, max: 65535, fallback: DEFAULT_PORT }),
@@ -235,6 +266,7 @@ export async function main(args: readonly string[]): Promise<number> {
     log,
     maxResultBytes: options.maxResponseBytes,
     dmesgMaxBytes: options.dmesgMaxBytes,
+    perf: options.perf,
   });
   for (const [method, reason] of await registry.probe()) {
     log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);

@@ -13,6 +13,7 @@ import { dfCollector } from "./df.ts";
 import { dmesgCollector } from "./dmesg.ts";
 import { freeCollector } from "./free.ts";
 import { listAllMethod, sayHello } from "./hello.ts";
+import { createPerfCollectors, resolvePerf } from "./perf.ts";
 import { interruptsSource, softirqsSource } from "./interrupts.ts";
 import { diskstatsSource, iostatCollector } from "./iostat.ts";
 import { iotopCollector } from "./iotop.ts";
@@ -39,6 +40,8 @@ export interface CollectorOptions {
   maxResultBytes: number;
   /** Largest GetCmdDmesg text: the most recent kernel-log records that fit. */
   dmesgMaxBytes: number;
+  /** Bounds of the perf methods. */
+  perf: { maxOutputBytes: number; deadlineMs: number; queueLength: number };
   /** Timing of the sampled sources (tests shorten the interval). */
   sampling?: SamplingOptions;
 }
@@ -54,6 +57,16 @@ export function createRegistry(options: CollectorOptions): Registry {
   const procStat = procStatSource(fs, sampling);
   const interrupts = interruptsSource(fs, sampling);
   const softirqs = softirqsSource(fs, sampling);
+  // perf samples the live system: under a captured tree its answers would mix two machines.
+  const live = fs.resolve("/proc") === "/proc";
+  const perf = createPerfCollectors({
+    ...options.perf,
+    executable: live ? resolvePerf() : undefined,
+    ...(live ? {} : {
+      unavailable: `perf methods sample the live system and are off while lepd reads the ` +
+        `captured tree "${fs.resolve("/")}" (--root)`,
+    }),
+  });
 
   // The 32 methods of the original, in its order.
   registry.register("SayHello", sayHello);
@@ -76,6 +89,9 @@ export function createRegistry(options: CollectorOptions): Registry {
   );
   registry.register("GetCmdIrqInfo", irqInfoCollector({ procStat }));
   registry.register("GetCmdCgtop", cgtopCollector({ cgroups: cgroupSource(fs, sampling) }));
+  registry.register("GetCmdPerfFaults", perf.faults);
+  registry.register("GetCmdPerfCpuclock", perf.cpuclock);
+  registry.register("GetCmdPerfFlame", perf.flame);
 
   // Methods the original's README or history had (PROTOCOL.md section 2, rows 33–35).
   registry.register(
@@ -87,5 +103,8 @@ export function createRegistry(options: CollectorOptions): Registry {
     topThreadsCollector({ sampling: tasks, procStat, users, pageBytes }),
   );
   registry.register("GetCmdSmem", smemCollector(users));
+
+  // lepd's own additions.
+  registry.register("GetCmdPerfFlameFolded", perf.flameFolded);
   return registry;
 }

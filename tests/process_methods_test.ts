@@ -58,7 +58,11 @@ Deno.test("parseCmdline, parseStatusUid, printable", () => {
   assert.equal(parseStatusUid("Name:\tx\nUid:\t1000\t0\t0\t0\n"), 0);
   assert.equal(parseStatusUid("Name:\tx\n"), undefined);
   assert.equal(printable("a\nb\tc\x7f"), "a?b?c?");
-  assert.equal(printable("run\\nightly \\t"), "run?nightly \\t", "LEPV splits on a literal backslash-n");
+  assert.equal(
+    printable("run\\nightly \\t"),
+    "run?nightly \\t",
+    "LEPV splits on a literal backslash-n",
+  );
 });
 
 function stat(fields: Partial<TaskStat>): TaskStat {

@@ -1,0 +1,140 @@
+// The real client's view: LEPV's socket reader and parsers (PROTOCOL.md 1.8 and section 4),
+// ported in tests/helpers/lepv.ts, against the real daemon on the live system. A failure here
+// is a LEPV polling timer that would die.
+
+import assert from "node:assert/strict";
+import { startDaemon } from "./helpers/daemon.ts";
+import {
+  lepvRequest,
+  parseCpuCount,
+  parseDf,
+  parseIostat,
+  parseIotop,
+  parseMeminfo,
+  parseMpstat,
+  parseMpstatSoftirqs,
+  parseProcrank,
+  parseTop,
+  splitToLines,
+} from "./helpers/lepv.ts";
+
+const CPUS = Array.from(Deno.readDirSync("/sys/devices/system/cpu"))
+  .filter((entry) => /^cpu\d+$/.test(entry.name)).length;
+
+Deno.test("LEPV reads every method it parses, on one socket per method, twice", async (t) => {
+  const daemon = await startDaemon();
+  // LEPV keeps one socket per method name and reuses it for every poll.
+  const sockets = new Map<string, Deno.Conn>();
+  const poll = async (method: string): Promise<string> => {
+    let conn = sockets.get(method);
+    if (conn === undefined) {
+      conn = await Deno.connect({ hostname: "127.0.0.1", port: daemon.port });
+      sockets.set(method, conn);
+    }
+    const response = await lepvRequest(conn, method);
+    assert.equal(typeof response.result, "string", `${method}: ${JSON.stringify(response)}`);
+    return response.result!;
+  };
+  try {
+    for (let round = 1; round <= 2; round++) {
+      await t.step(`round ${round}`, async (t) => {
+        await t.step("SayHello and ListAllMethod", async () => {
+          assert.ok((await poll("SayHello")).startsWith("Hello"));
+          const methods = (await poll("ListAllMethod")).trim().split(/\s+/);
+          assert.equal(methods.length, 36);
+          assert.deepEqual(methods.slice(-5), [
+            "GetCmdPerfFlame",
+            "GetCmdVmstat",
+            "GetCmdTopH",
+            "GetCmdSmem",
+            "GetCmdPerfFlameFolded",
+          ]);
+        });
+
+        await t.step("GetProcMeminfo, GetProcLoadavg, GetProcCpuinfo, GetCpuInfo", async () => {
+          const meminfo = parseMeminfo(await poll("GetProcMeminfo"));
+          assert.ok(meminfo.MemTotal! > meminfo.MemFree!);
+          const loads = (await poll("GetProcLoadavg")).split("\n")[0]!.split(" ").slice(0, 3);
+          assert.ok(loads.every((value) => Number.isFinite(Number.parseFloat(value))));
+          const cpuinfo = splitToLines(await poll("GetProcCpuinfo"));
+          assert.equal(cpuinfo.filter((line) => /\W*processor\W*:\W*\d+/.test(line)).length, CPUS);
+          assert.equal(parseCpuCount(await poll("GetCpuInfo")), CPUS);
+        });
+
+        await t.step("GetCmdMpstat: the `all` row and the CPU gauge", async () => {
+          const rows = parseMpstat(await poll("GetCmdMpstat"));
+          assert.equal(rows.size, CPUS + 1);
+          const all = rows.get("all")!;
+          const gauge = 100 - all[9]!;
+          assert.ok(gauge >= 0 && gauge < 100, `CPU gauge ${gauge} % (the original showed 100 %)`);
+          for (const values of rows.values()) {
+            const sum = values.reduce((a, b) => a + b, 0) - values[7]! - values[8]!; // guest in usr
+            assert.ok(Math.abs(sum - 100) < 0.1 || sum === 0, `row sums to ${sum}`);
+          }
+        });
+
+        await t.step("GetCmdMpstat-I: the softirq section", async () => {
+          const softirqs = parseMpstatSoftirqs(await poll("GetCmdMpstat-I"));
+          assert.deepEqual(
+            [...softirqs.keys()],
+            Array.from({ length: CPUS }, (_, cpu) => String(cpu)),
+          );
+          for (const rates of softirqs.values()) {
+            for (const rate of Object.values(rates)) assert.ok(rate >= 0);
+          }
+        });
+
+        await t.step("GetCmdIostat: devices and %util", async () => {
+          const disks = parseIostat(await poll("GetCmdIostat"));
+          assert.ok(disks.length > 0, "at least one disk with I/O since boot");
+          for (const disk of disks) assert.ok(disk.util >= 0 && disk.util <= 100, disk.name);
+        });
+
+        await t.step("GetCmdDf: /dev/ rows", async () => {
+          const rows = parseDf(await poll("GetCmdDf"));
+          assert.ok(rows.length > 0, "the root file system's device");
+          for (const row of rows) assert.match(row.size, /^(0|\d+(\.\d)?[KMGTPE]?)$/);
+        });
+
+        await t.step("GetCmdTop: 26 rows under the linux header, busiest first", async () => {
+          const { header, rows } = parseTop(await poll("GetCmdTop"));
+          assert.deepEqual(header.slice(0, 6), ["PID", "USER", "PRI", "NI", "VSZ", "RSS"]);
+          assert.equal(rows.length, 26);
+          const cpu = rows.map((row) => Number(row["%CPU"]));
+          assert.deepEqual(cpu, [...cpu].sort((a, b) => b - a));
+        });
+
+        await t.step("GetCmdIotop: every row matched by the client's expressions", async () => {
+          const rows = parseIotop(await poll("GetCmdIotop"));
+          assert.ok(
+            rows.some((row) => row.TID === String(daemon.process.pid)),
+            "lepd's own thread",
+          );
+          for (const row of rows) assert.match(row.PRIO!, /^(be|rt|id)\/\d$/);
+        });
+
+        await t.step("GetCmdProcrank: rows, TOTAL and RAM summary", async () => {
+          const procrank = parseProcrank(await poll("GetCmdProcrank"));
+          assert.ok(procrank.rows.length > 0);
+          const pss = procrank.rows.reduce((sum, row) => sum + row.pss, 0);
+          const uss = procrank.rows.reduce((sum, row) => sum + row.uss, 0);
+          assert.equal(procrank.totalPss, pss);
+          assert.equal(procrank.totalUss, uss);
+          assert.deepEqual(Object.keys(procrank.ram), [
+            "total",
+            "free",
+            "buffers",
+            "cached",
+            "shmem",
+            "slab",
+          ]);
+          const sorted = procrank.rows.map((row) => row.pss);
+          assert.deepEqual(sorted, [...sorted].sort((a, b) => b - a));
+        });
+      });
+    }
+  } finally {
+    for (const conn of sockets.values()) conn.close();
+    assert.equal(await daemon.stop(), 0);
+  }
+});

@@ -7,8 +7,48 @@
  * answered at once from the latest interval, and a minute without requests stops it. Several
  * dashboards polling one board cost one sampler, not one sleep each.
  *
+ * All running sources with the same interval share one clock: every tick takes their snapshots
+ * back to back. One wake-up a second instead of one per source matters on small boards and
+ * virtual machines, where a thread woken from idle runs several times slower than a warm one.
+ *
  * @module
  */
+
+/** One timer that ticks every source of one interval length, in registration order. */
+class SharedClock {
+  readonly #intervalMs: number;
+  readonly #subscribers = new Set<() => void>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+  }
+
+  subscribe(tick: () => void): void {
+    this.#subscribers.add(tick);
+    this.#timer ??= setInterval(() => {
+      for (const subscriber of [...this.#subscribers]) subscriber();
+    }, this.#intervalMs);
+  }
+
+  unsubscribe(tick: () => void): void {
+    this.#subscribers.delete(tick);
+    if (this.#subscribers.size > 0 || this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+const clocks = new Map<number, SharedClock>();
+
+function clockOf(intervalMs: number): SharedClock {
+  let clock = clocks.get(intervalMs);
+  if (clock === undefined) {
+    clock = new SharedClock(intervalMs);
+    clocks.set(intervalMs, clock);
+  }
+  return clock;
+}
 
 /** Two consecutive snapshots and the time between them. */
 export interface Interval<T> {
@@ -48,7 +88,8 @@ export class SampledSource<T> {
   readonly #idleStopMs: number;
   #previous: Snapshot<T> | undefined;
   #latest: Snapshot<T> | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #onTick = () => this.#tick();
+  #running = false;
   #lastDemandMs = 0;
   #waiters: { resolve: (interval: Interval<T>) => void; reject: (error: unknown) => void }[] = [];
 
@@ -64,7 +105,7 @@ export class SampledSource<T> {
 
   /** True while the source takes snapshots. */
   get running(): boolean {
-    return this.#timer !== undefined;
+    return this.#running;
   }
 
   /**
@@ -74,14 +115,15 @@ export class SampledSource<T> {
    */
   interval(): Promise<Interval<T>> {
     this.#lastDemandMs = performance.now();
-    if (this.#timer === undefined) {
+    if (!this.#running) {
       this.#previous = undefined;
       try {
         this.#latest = this.#take();
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
+      this.#running = true;
+      clockOf(this.#intervalMs).subscribe(this.#onTick);
     }
     const ready = this.#current();
     if (ready !== undefined) return Promise.resolve(ready);
@@ -90,8 +132,8 @@ export class SampledSource<T> {
 
   /** Stops sampling and drops the snapshots; waiting requests fail with `reason`. */
   stop(reason: unknown = new Error("Sampling stopped")): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (this.#running) clockOf(this.#intervalMs).unsubscribe(this.#onTick);
+    this.#running = false;
     this.#previous = undefined;
     this.#latest = undefined;
     const waiters = this.#waiters;
@@ -118,6 +160,10 @@ export class SampledSource<T> {
       this.stop();
       return;
     }
+    // A source started just before a shared tick waits for the next one: an interval much
+    // shorter than intended would make rates noisy.
+    const sinceLatest = performance.now() - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
+    if (sinceLatest < this.#intervalMs / 2) return;
     let snapshot: Snapshot<T>;
     try {
       snapshot = this.#take();

@@ -77,3 +77,25 @@ Deno.test("sampler: a failing snapshot fails the waiting requests and stops the 
     source.stop();
   }
 });
+
+Deno.test("sampler: sources of one interval share a clock; a late starter waits for a full-enough interval", async () => {
+  const stamps: Record<string, number[]> = { a: [], b: [] };
+  const a = new SampledSource(() => stamps.a!.push(performance.now()), { intervalMs: 200 });
+  const b = new SampledSource(() => stamps.b!.push(performance.now()), { intervalMs: 200 });
+  try {
+    await a.interval();
+    await sleep(150); // b starts 50 ms before the shared tick
+    const started = performance.now();
+    const interval = await b.interval();
+    assert.ok(interval.seconds >= 0.1, `b's first interval is ${interval.seconds} s, not a sliver`);
+    assert.ok(performance.now() - started >= 100);
+    // From then on both are read in the same tick, back to back.
+    await sleep(450);
+    const lastA = stamps.a!.at(-1)!;
+    const lastB = stamps.b!.at(-1)!;
+    assert.ok(Math.abs(lastA - lastB) < 20, `a at ${lastA}, b at ${lastB}`);
+  } finally {
+    a.stop();
+    b.stop();
+  }
+});

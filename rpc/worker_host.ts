@@ -39,6 +39,16 @@ export function listenAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
+/**
+ * The worker's module beside `hostModule` (this module's URL): `worker.ts` when running from
+ * the sources or a `deno compile` binary (which embeds rpc/worker.ts), `worker.js` in the
+ * bundle, where this module is inlined into dist/lepd.js and `deno task bundle` writes the
+ * worker to dist/worker.js.
+ */
+function workerModule(hostModule: string): URL {
+  return new URL(hostModule.endsWith(".js") ? "./worker.js" : "./worker.ts", hostModule);
+}
+
 /** A running network worker. */
 export interface NetworkWorker {
   /** The address actually bound. */
@@ -58,7 +68,7 @@ export function startNetworkWorker(
 ): Promise<NetworkWorker> {
   const { methods, log } = options;
   const registered = new Set(methods.names());
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+  const worker = new Worker(workerModule(import.meta.url), {
     type: "module",
     name: "lepd-rpc",
     deno: { permissions: workerPermissions(listenAddress(config.hostname, config.port)) },

@@ -1087,8 +1087,10 @@ Deno.test("live: every perf method returns a text with samples", async () => {
 });
 
 Deno.test("live: GetCmdPerfFlame is complete and larger than 16 KiB while a busy child spins", async () => {
-  const busy = new Deno.Command("/bin/sh", {
-    args: ["-c", "while :; do :; done"],
+  // One-byte reads and writes keep the child in deep kernel stacks, so every sample of it is
+  // long whatever else the machine does (a shell loop's stacks were too short to be sure).
+  const busy = new Deno.Command("dd", {
+    args: ["if=/dev/zero", "of=/dev/null", "bs=1"],
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -1102,7 +1104,7 @@ Deno.test("live: GetCmdPerfFlame is complete and larger than 16 KiB while a busy
     assert.doesNotMatch(flame.text, /^# lepd: output cut/m);
     assert.ok(flame.text.endsWith("\n\n"), "ends after a whole sample");
     assert.ok(
-      headers.some((line) => new RegExp(`^sh +${busy.pid} `).test(line)),
+      headers.some((line) => new RegExp(`^dd +${busy.pid} `).test(line)),
       "the busy child was sampled",
     );
     assert.equal(lepvFlame(flame.text).samples.length, headers.length);

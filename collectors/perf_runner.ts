@@ -47,6 +47,8 @@ const DRAIN_GRACE_MS = 2000;
 
 /** Sends a signal to a process group; a group that is already empty is not an error. */
 function signalGroup(leader: number, signal: Deno.Signal): void {
+  // kill(0) and kill(-1) would reach lepd's own group and every process: never send those.
+  if (!Number.isInteger(leader) || leader <= 1) return;
   try {
     Deno.kill(-leader, signal);
   } catch (error) {

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { concatBytes } from "./proc_fs.ts";
+
 /** How a run ended. */
 export type RunEnd = "exited" | "timeout" | "aborted";
 
@@ -180,17 +182,6 @@ export async function runChild(executable: string, options: RunChildOptions): Pr
 
   const stderr = new TextDecoder().decode(concatBytes(stderrChunks, stderrBytes));
   return { end, status, stderr, elapsedMs: performance.now() - started };
-}
-
-/** Joins chunks whose total length is known. */
-function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const whole = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return whole;
 }
 
 /** Where a capped output may be cut. */

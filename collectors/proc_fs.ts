@@ -12,6 +12,17 @@ import { MethodFailure } from "./failure.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 
+/** Joins chunks whose total length is known into one buffer. */
+export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const whole = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return whole;
+}
+
 /** Why a file could not be read, in words an operator can act on. */
 function describeReadError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) {
@@ -79,14 +90,7 @@ export class ProcFs {
         }
         chunks.push(chunk.subarray(0, count));
       }
-      if (chunks.length === 1) return chunks[0]!;
-      const whole = new Uint8Array(total);
-      let offset = 0;
-      for (const chunk of chunks) {
-        whole.set(chunk, offset);
-        offset += chunk.length;
-      }
-      return whole;
+      return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
     } catch (error) {
       if (error instanceof MethodFailure) throw error;
       throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);

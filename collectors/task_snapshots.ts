@@ -110,8 +110,14 @@ export class TaskReader {
     for (const pid of listPids(this.#fs)) {
       const process = this.#readProcess(pid);
       if (process === undefined) continue;
-      for (const tid of listTids(this.#fs, pid)) {
-        const stat = parseTaskStat(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/stat`) ?? "");
+      // Most tasks (every kernel thread) are single-threaded: their one thread's stat is the
+      // process's, so the task directory need not be listed nor the stat read twice. Each
+      // system call counts here: the sampler reads every thread every second.
+      const singleThreaded = process.stat.numThreads <= 1;
+      for (const tid of singleThreaded ? [pid] : listTids(this.#fs, pid)) {
+        const stat = singleThreaded
+          ? process.stat
+          : parseTaskStat(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/stat`) ?? "");
         if (stat === undefined) continue;
         const io = parseIoBytes(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/io`));
         snapshot.set(taskKey(stat), {

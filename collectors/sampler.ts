@@ -91,7 +91,11 @@ export class SampledSource<T> {
   readonly #onTick = () => this.#tick();
   #running = false;
   #lastDemandMs = 0;
-  #waiters: { resolve: (interval: Interval<T>) => void; reject: (error: unknown) => void }[] = [];
+  #waiters: {
+    ready: (interval: Interval<T>) => boolean;
+    resolve: (interval: Interval<T>) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
 
   /**
    * @param read takes one snapshot; it may throw (e.g. `MethodFailure`), which fails the
@@ -114,6 +118,17 @@ export class SampledSource<T> {
    * @throws whatever the snapshot function threw
    */
   interval(): Promise<Interval<T>> {
+    return this.intervalWhere(() => true);
+  }
+
+  /**
+   * Like {@link interval}, but waits until `ready` holds for the latest interval: for a
+   * snapshot part that is read only while someone asks for it, and so is missing from
+   * snapshots taken before.
+   *
+   * @throws whatever the snapshot function threw
+   */
+  intervalWhere(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
     this.#lastDemandMs = performance.now();
     if (!this.#running) {
       this.#previous = undefined;
@@ -125,9 +140,9 @@ export class SampledSource<T> {
       this.#running = true;
       clockOf(this.#intervalMs).subscribe(this.#onTick);
     }
-    const ready = this.#current();
-    if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const current = this.#current();
+    if (current !== undefined && ready(current)) return Promise.resolve(current);
+    return new Promise((resolve, reject) => this.#waiters.push({ ready, resolve, reject }));
   }
 
   /** Stops sampling and drops the snapshots; waiting requests fail with `reason`. */
@@ -173,10 +188,10 @@ export class SampledSource<T> {
     }
     this.#previous = this.#latest;
     this.#latest = snapshot;
-    const ready = this.#current();
-    if (ready === undefined) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.resolve(ready);
+    const current = this.#current();
+    if (current === undefined) return;
+    const waiting = this.#waiters;
+    this.#waiters = waiting.filter((waiter) => !waiter.ready(current));
+    for (const waiter of waiting) if (waiter.ready(current)) waiter.resolve(current);
   }
 }

@@ -19,7 +19,7 @@ import {
   type TaskStat,
   USER_HZ,
 } from "./processes.ts";
-import { SampledSource, type SamplingOptions } from "./sampler.ts";
+import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
 
 /** One process in a snapshot. */
 export interface ProcessEntry {
@@ -86,52 +86,45 @@ export class TaskReader {
   }
 
   /**
-   * Every process.
+   * Every process and, when `withThreads`, every thread of every process, in one pass over
+   * /proc (a process's own stat serves both).
    *
    * @throws {MethodFailure} when /proc cannot be listed
    */
-  readProcesses(): Snapshot<ProcessEntry> {
-    const snapshot: Snapshot<ProcessEntry> = new Map();
-    for (const pid of listPids(this.#fs)) {
-      const entry = this.#readProcess(pid);
-      if (entry !== undefined) snapshot.set(taskKey(entry.stat), entry);
-    }
-    this.#forgetExited();
-    return snapshot;
-  }
-
-  /**
-   * Every thread of every process.
-   *
-   * @throws {MethodFailure} when /proc cannot be listed
-   */
-  readThreads(): Snapshot<ThreadEntry> {
-    const snapshot: Snapshot<ThreadEntry> = new Map();
+  read(withThreads: boolean): TaskSnapshot {
+    const processes: Snapshot<ProcessEntry> = new Map();
+    const threads: Snapshot<ThreadEntry> | undefined = withThreads ? new Map() : undefined;
     for (const pid of listPids(this.#fs)) {
       const process = this.#readProcess(pid);
       if (process === undefined) continue;
-      // Most tasks (every kernel thread) are single-threaded: their one thread's stat is the
-      // process's, so the task directory need not be listed nor the stat read twice. Each
-      // system call counts here: the sampler reads every thread every second.
-      const singleThreaded = process.stat.numThreads <= 1;
-      for (const tid of singleThreaded ? [pid] : listTids(this.#fs, pid)) {
-        const stat = singleThreaded
-          ? process.stat
-          : parseTaskStat(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/stat`) ?? "");
-        if (stat === undefined) continue;
-        const io = parseIoBytes(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/io`));
-        snapshot.set(taskKey(stat), {
-          stat,
-          tgid: pid,
-          uid: process.uid,
-          args: process.args,
-          readBytes: io.read,
-          writeBytes: io.write,
-        });
-      }
+      processes.set(taskKey(process.stat), process);
+      if (threads !== undefined) this.#readThreadsOf(process, threads);
     }
     this.#forgetExited();
-    return snapshot;
+    return { processes, threads };
+  }
+
+  #readThreadsOf(process: ProcessEntry, threads: Snapshot<ThreadEntry>): void {
+    const pid = process.stat.pid;
+    // Most tasks (every kernel thread) are single-threaded: their one thread's stat is the
+    // process's, so the task directory need not be listed nor the stat read twice. Each
+    // system call counts here: the sampler reads every thread every second.
+    const singleThreaded = process.stat.numThreads <= 1;
+    for (const tid of singleThreaded ? [pid] : listTids(this.#fs, pid)) {
+      const stat = singleThreaded
+        ? process.stat
+        : parseTaskStat(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/stat`) ?? "");
+      if (stat === undefined) continue;
+      const io = parseIoBytes(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/io`));
+      threads.set(taskKey(stat), {
+        stat,
+        tgid: pid,
+        uid: process.uid,
+        args: process.args,
+        readBytes: io.read,
+        writeBytes: io.write,
+      });
+    }
   }
 
   #readProcess(pid: number): ProcessEntry | undefined {
@@ -160,23 +153,63 @@ export class TaskReader {
   }
 }
 
-/** The sampled process and thread snapshots every process method shares. */
+/** One pass over /proc: every process, and every thread while thread methods are polled. */
+export interface TaskSnapshot {
+  processes: Snapshot<ProcessEntry>;
+  threads: Snapshot<ThreadEntry> | undefined;
+}
+
+/** What a process method needs of the sampler: the latest interval of its view. */
+export interface TaskView<E> {
+  /** The latest interval; the first request waits for one. */
+  interval(): Promise<Interval<Snapshot<E>>>;
+  /** Stops the sampling behind the view (at shutdown). */
+  stop(): void;
+}
+
+/**
+ * The sampled process and thread snapshots every process method shares. One source reads
+ * both in the same pass; threads (several reads per process) only while a thread method was
+ * asked within the idle-stop time.
+ */
 export class TaskSampling {
   /** Per-process snapshots (GetCmdTop). */
-  readonly processes: SampledSource<Snapshot<ProcessEntry>>;
+  readonly processes: TaskView<ProcessEntry>;
   /** Per-thread snapshots (GetCmdTopH, GetCmdIotop). */
-  readonly threads: SampledSource<Snapshot<ThreadEntry>>;
+  readonly threads: TaskView<ThreadEntry>;
+  readonly #source: SampledSource<TaskSnapshot>;
+  #threadsWantedUntilMs = Number.NEGATIVE_INFINITY;
 
   constructor(fs: ProcFs, options: SamplingOptions = {}) {
-    const processReader = new TaskReader(fs);
-    const threadReader = new TaskReader(fs);
-    this.processes = new SampledSource(() => processReader.readProcesses(), options);
-    this.threads = new SampledSource(() => threadReader.readThreads(), options);
+    const reader = new TaskReader(fs);
+    const idleStopMs = options.idleStopMs ?? 60_000;
+    this.#source = new SampledSource(
+      () => reader.read(performance.now() < this.#threadsWantedUntilMs),
+      options,
+    );
+    const stop = () => this.stop();
+    this.processes = {
+      interval: async () => {
+        const { previous, latest, ...timing } = await this.#source.interval();
+        return { previous: previous.processes, latest: latest.processes, ...timing };
+      },
+      stop,
+    };
+    this.threads = {
+      interval: async () => {
+        this.#threadsWantedUntilMs = performance.now() + idleStopMs;
+        // Snapshots taken before threads were wanted lack them: wait for two that have them.
+        const { previous, latest, ...timing } = await this.#source.intervalWhere((interval) =>
+          interval.previous.threads !== undefined && interval.latest.threads !== undefined
+        );
+        return { previous: previous.threads!, latest: latest.threads!, ...timing };
+      },
+      stop,
+    };
   }
 
-  /** Stops both sources (at shutdown, and in tests). */
+  /** Stops sampling (at shutdown, and in tests). */
   stop(): void {
-    this.processes.stop();
-    this.threads.stop();
+    this.#source.stop();
   }
 }

@@ -9,7 +9,8 @@ import {
   type TaskStat,
 } from "../collectors/processes.ts";
 import { psCommand, psCpu, psMem, psNice, psPriority, psTime, psUser } from "../collectors/ps.ts";
-import { cpuPercent } from "../collectors/task_snapshots.ts";
+import { ProcFs } from "../collectors/proc_fs.ts";
+import { cpuPercent, TaskSampling } from "../collectors/task_snapshots.ts";
 import {
   countUserSessions,
   formatUptime,
@@ -244,5 +245,46 @@ Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a 
     busy.kill("SIGKILL");
     await busy.status;
     assert.equal(await daemon.stop(), 0);
+  }
+});
+
+Deno.test("task sampling: one pass serves processes and, once asked for, threads", async () => {
+  const root = new URL("./fixtures/synthetic-processes", import.meta.url).pathname;
+  const sampling = new TaskSampling(new ProcFs({ root, maxFileBytes: 1 << 20 }), {
+    intervalMs: 40,
+  });
+  try {
+    const processes = await sampling.processes.interval();
+    assert.deepEqual([...processes.latest.values()].map((entry) => entry.stat.pid), [
+      1,
+      2,
+      100,
+      200,
+      300,
+      500,
+      600,
+      700,
+    ]);
+    const threads = await sampling.threads.interval();
+    assert.deepEqual(
+      [...threads.latest.values()].map((entry) => `${entry.tgid}/${entry.stat.pid}`),
+      [
+        "1/1",
+        "2/2",
+        "100/100",
+        "200/200",
+        "300/300",
+        "500/500",
+        "600/600",
+        "600/601",
+        "600/602",
+        "700/700",
+      ],
+    );
+    assert.equal(threads.previous.size, threads.latest.size, "both snapshots hold the threads");
+    const again = await sampling.processes.interval();
+    assert.equal(again.latest.size, 8);
+  } finally {
+    sampling.stop();
   }
 });

@@ -99,3 +99,23 @@ Deno.test("sampler: sources of one interval share a clock; a late starter waits 
     b.stop();
   }
 });
+
+Deno.test("sampler: intervalWhere waits until both snapshots have what the caller needs", async () => {
+  let reads = 0;
+  let wanted = false;
+  const source = new SampledSource(() => ({ n: ++reads, extra: wanted ? reads : undefined }), {
+    intervalMs: 40,
+  });
+  try {
+    const plain = await source.interval();
+    assert.equal(plain.latest.extra, undefined);
+    wanted = true;
+    const rich = await source.intervalWhere((interval) =>
+      interval.previous.extra !== undefined && interval.latest.extra !== undefined
+    );
+    assert.ok(rich.previous.extra !== undefined && rich.latest.extra !== undefined);
+    assert.ok(rich.latest.n >= plain.latest.n + 2, "two new snapshots were needed");
+  } finally {
+    source.stop();
+  }
+});

@@ -23,6 +23,7 @@ import { parseProcStat, procStatSource } from "../collectors/proc_stat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import type { Collector, CollectorContext } from "../collectors/registry.ts";
 import { USER_HZ } from "../collectors/processes.ts";
+import { cpuTicks, percentile } from "./measure.ts";
 
 const seconds = Number(Deno.args[0] ?? 20);
 if (!Number.isInteger(seconds) || seconds < 2) {
@@ -39,17 +40,6 @@ const collectors: [string, Collector][] = [
   ["GetCmdMpstat-I", mpstatInterruptsCollector({ procStat, interrupts, softirqs })],
   ["GetCmdIrqInfo", irqInfoCollector({ procStat })],
 ];
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * fraction) - 1)]!;
-}
-
-/** User plus system CPU time of this process in clock ticks. */
-function ownCpuTicks(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 /** Median time of `read` over 200 runs, in milliseconds. */
 function snapshotMs(read: () => unknown): number {
@@ -69,7 +59,7 @@ try {
     sizes.set(method, (await collector.collect(context)).length);
   }
   const times = new Map(collectors.map(([method]) => [method, [] as number[]]));
-  const ticksBefore = ownCpuTicks();
+  const ticksBefore = cpuTicks("self");
   const wallBefore = performance.now();
   for (let round = 0; round < seconds; round++) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -79,7 +69,7 @@ try {
       times.get(method)!.push(performance.now() - started);
     }
   }
-  const cpuShare = (ownCpuTicks() - ticksBefore) / USER_HZ /
+  const cpuShare = (cpuTicks("self") - ticksBefore) / USER_HZ /
     ((performance.now() - wallBefore) / 1000) * 100;
 
   const cpus = parseIrqTable(fs.readTextSync("/proc/interrupts")).cpus.length;

@@ -25,6 +25,7 @@ import { ProcFs } from "../collectors/proc_fs.ts";
 import { pageSizeBytes, USER_HZ } from "../collectors/processes.ts";
 import type { Collector, CollectorContext } from "../collectors/registry.ts";
 import { vmCountersSource, vmstatCollector } from "../collectors/vmstat.ts";
+import { cpuTicks, percentile } from "./measure.ts";
 
 const seconds = Number(Deno.args[0] ?? 20);
 if (!Number.isInteger(seconds) || seconds < 1) {
@@ -47,17 +48,6 @@ const collectors: [string, Collector][] = [
   ["GetCmdDf", dfCollector],
 ];
 
-/** User plus system CPU time of this process in seconds. */
-function cpuSeconds(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * fraction) - 1)]!;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -65,7 +55,7 @@ function sleep(ms: number): Promise<void> {
 try {
   for (const [, collector] of collectors) await collector.collect(context);
   const times = new Map(collectors.map(([method]) => [method, [] as number[]]));
-  const cpuBefore = cpuSeconds();
+  const cpuBefore = cpuTicks("self") / USER_HZ;
   const wallBefore = performance.now();
   for (let second = 0; second < seconds; second++) {
     for (const [method, collector] of collectors) {
@@ -75,7 +65,8 @@ try {
     }
     await sleep(1000);
   }
-  const cpuShare = (cpuSeconds() - cpuBefore) / ((performance.now() - wallBefore) / 1000) * 100;
+  const cpuShare = (cpuTicks("self") / USER_HZ - cpuBefore) /
+    ((performance.now() - wallBefore) / 1000) * 100;
   console.log(`${seconds} polls, one a second per method`);
   console.log("method          median ms   p95 ms   max ms");
   for (const [method, samples] of times) {

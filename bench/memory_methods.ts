@@ -22,6 +22,7 @@ import { listPids, UserNames } from "../collectors/processes.ts";
 import { procrankCollector } from "../collectors/procrank.ts";
 import type { Collector, CollectorContext } from "../collectors/registry.ts";
 import { smemCollector } from "../collectors/smem.ts";
+import { percentile } from "./measure.ts";
 
 const MAX_EXTRA = 5000;
 const extra = Math.min(MAX_EXTRA, Number(Deno.args[0] ?? 2000));
@@ -37,10 +38,6 @@ const collectors: [string, Collector][] = [
   ["GetCmdProcrank", procrankCollector],
   ["GetCmdSmem", smemCollector(new UserNames(fs))],
 ];
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * fraction) - 1)]!;
-}
 
 /** Times every collector `runs` times after one warm-up call and prints one line each. */
 async function measure(label: string): Promise<void> {

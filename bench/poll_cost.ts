@@ -17,6 +17,7 @@
 
 import { parseArgs } from "node:util";
 import { Client, startDaemon } from "../tests/helpers/daemon.ts";
+import { cpuTicks, median } from "./measure.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -26,17 +27,6 @@ const { values, positionals } = parseArgs({
 const periodMs = Number(values.period) * 1000;
 const seconds = Number(values.seconds);
 const methods = positionals.length > 0 ? positionals : ["GetCmdTop", "GetCmdTopH", "GetCmdIotop"];
-
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function median(list: number[]): number {
-  const sorted = [...list].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 const daemon = await startDaemon();
 try {

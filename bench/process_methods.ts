@@ -12,21 +12,11 @@
  */
 
 import { Client, startDaemon } from "../tests/helpers/daemon.ts";
+import { cpuTicks, median } from "./measure.ts";
 
 const EXTRA_PROCESSES = 2000;
 const POLL_SECONDS = Number(Deno.args[0] ?? 60);
 const RATE_METHODS = ["GetCmdTop", "GetCmdTopH", "GetCmdIotop"];
-
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function timed(client: Client, method: string): Promise<number> {
   const started = performance.now();

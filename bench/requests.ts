@@ -10,16 +10,13 @@
 
 import { PROC_FILE_METHODS } from "../collectors/proc_files.ts";
 import { Client, startDaemon } from "../tests/helpers/daemon.ts";
+import { percentile } from "./measure.ts";
 
 const SEQUENTIAL_REQUESTS = 20_000;
 const LATENCY_SAMPLES = 200;
 
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1]);
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
 const daemon = await startDaemon();

@@ -22,6 +22,7 @@ import { formatFolded, StackFolder } from "./flame_fold.ts";
 import { RecordingQueue } from "./perf_queue.ts";
 import { CappedOutput, type CappedText, type ChildRun, runChild } from "./perf_runner.ts";
 import { ProcFs } from "./proc_fs.ts";
+import { parseStatusUid } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 
 /**
@@ -312,7 +313,7 @@ class PerfService {
     // System-wide CPU events need paranoid <= 0 without a capability (<= 1 forbids CPU events).
     if (paranoid <= 0) return undefined;
     const status = await this.#fs.readText("/proc/self/status").catch(() => "");
-    const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1] ?? "unknown";
+    const uid = parseStatusUid(status) ?? "unknown";
     const capabilities = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
     const capable = (capability: bigint) => ((capabilities >> capability) & 1n) === 1n;
     if (capable(CAP_PERFMON) || capable(CAP_SYS_ADMIN)) return undefined;

@@ -60,6 +60,20 @@ export function totalTicks(times: CpuTimes): number {
     times.softirq + times.steal;
 }
 
+/** The shares of an interval in which nothing ran: all idle. */
+export const IDLE_SHARES: Readonly<CpuTimes> = Object.freeze({
+  user: 0,
+  nice: 0,
+  system: 0,
+  idle: 100,
+  iowait: 0,
+  irq: 0,
+  softirq: 0,
+  steal: 0,
+  guest: 0,
+  guestNice: 0,
+});
+
 /**
  * Percentage of the interval spent in each state, from two readings of one CPU line. Counters
  * that went backwards (a CPU brought back online) count as 0; an interval with no ticks at all
@@ -71,11 +85,7 @@ export function cpuShares(previous: CpuTimes, latest: CpuTimes): CpuTimes {
     CPU_FIELDS.map((field) => [field, delta(field)]),
   ) as unknown as CpuTimes;
   const total = totalTicks(deltas);
-  if (total === 0) {
-    return Object.fromEntries(
-      CPU_FIELDS.map((field) => [field, field === "idle" ? 100 : 0]),
-    ) as unknown as CpuTimes;
-  }
+  if (total === 0) return { ...IDLE_SHARES };
   return Object.fromEntries(
     CPU_FIELDS.map((field) => [field, deltas[field] / total * 100]),
   ) as unknown as CpuTimes;

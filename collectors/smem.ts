@@ -103,16 +103,6 @@ export function formatSmem(
  * @throws {MethodFailure} when /proc cannot be listed
  */
 export function readSmemRows(fs: ProcFs, users: UserNames): SmemRow[] {
-  // One lookup per uid and call: each UserNames lookup checks /etc/passwd's modification time.
-  const labels = new Map<number | undefined, string>();
-  const labelOf = (uid: number | undefined): string => {
-    let label = labels.get(uid);
-    if (label === undefined) {
-      label = userLabel(users, uid);
-      labels.set(uid, label);
-    }
-    return label;
-  };
   const rows: SmemRow[] = [];
   for (const pid of listPids(fs)) {
     const cmdlineText = fs.tryReadTextSync(`/proc/${pid}/cmdline`);
@@ -125,7 +115,7 @@ export function readSmemRows(fs: ProcFs, users: UserNames): SmemRow[] {
     if (statusText === undefined) continue;
     rows.push({
       pid,
-      user: labelOf(parseStatusUid(statusText)),
+      user: userLabel(users, parseStatusUid(statusText)),
       command: printable(command),
       ...usage,
     });

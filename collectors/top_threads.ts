@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cpuShares, type CpuTimes, type ProcStat } from "./proc_stat.ts";
+import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import {
   parseKeyNumbers,
@@ -254,25 +254,10 @@ export function topThreadsCollector(
         loadAverages: [loads[0] ?? 0, loads[1] ?? 0, loads[2] ?? 0],
         cpu: allCpus.previous && allCpus.latest
           ? cpuShares(allCpus.previous, allCpus.latest)
-          : cpuShares(emptyTimes(), emptyTimes()),
+          : { ...IDLE_SHARES },
         meminfo: parseKeyNumbers(meminfo),
       };
       return formatTopThreads(summary, rows, { pageBytes: options.pageBytes });
     },
-  };
-}
-
-function emptyTimes(): CpuTimes {
-  return {
-    user: 0,
-    nice: 0,
-    system: 0,
-    idle: 0,
-    iowait: 0,
-    irq: 0,
-    softirq: 0,
-    steal: 0,
-    guest: 0,
-    guestNice: 0,
   };
 }

@@ -378,7 +378,7 @@ export function cgroupSource(
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     maxCgroups: options.maxCgroups ?? DEFAULT_MAX_CGROUPS,
   };
-  return new SampledSource(() => readCgroupSnapshot(fs, bounds), options);
+  return new SampledSource(() => readCgroupSnapshot(fs, bounds), options, "demand");
 }
 
 /** One row of the table, before formatting; undefined figures print as `-`. */

@@ -141,14 +141,18 @@ export function irqRates(
 }
 
 function tableSource(fs: ProcFs, path: string, options: SamplingOptions): SampledSource<IrqTable> {
-  return new SampledSource(() => {
-    const text = fs.readTextSync(path);
-    try {
-      return parseIrqTable(text);
-    } catch (error) {
-      throw new MethodFailure(`Cannot parse "${path}": ${(error as Error).message}`);
-    }
-  }, options);
+  return new SampledSource(
+    () => {
+      const text = fs.readTextSync(path);
+      try {
+        return parseIrqTable(text);
+      } catch (error) {
+        throw new MethodFailure(`Cannot parse "${path}": ${(error as Error).message}`);
+      }
+    },
+    options,
+    "demand",
+  );
 }
 
 /**

@@ -91,7 +91,11 @@ export function diskstatsSource(
   fs: ProcFs,
   options: SamplingOptions = {},
 ): SampledSource<DiskStats> {
-  return new SampledSource(() => parseDiskstats(fs.readTextSync("/proc/diskstats")), options);
+  return new SampledSource(
+    () => parseDiskstats(fs.readTextSync("/proc/diskstats")),
+    options,
+    "demand",
+  );
 }
 
 /**

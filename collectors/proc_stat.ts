@@ -128,5 +128,5 @@ export function parseProcStat(text: string): ProcStat {
 
 /** A sampled source of `/proc/stat`, shared by every method that needs its rates. */
 export function procStatSource(fs: ProcFs, options: SamplingOptions = {}): SampledSource<ProcStat> {
-  return new SampledSource(() => parseProcStat(fs.readTextSync("/proc/stat")), options);
+  return new SampledSource(() => parseProcStat(fs.readTextSync("/proc/stat")), options, "demand");
 }

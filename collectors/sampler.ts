@@ -1,15 +1,24 @@
 /**
- * Background sampling for rate-based methods.
+ * Sampling for rate-based methods.
  *
  * The original slept a second inside every rate-based request (iotop, irq_info, mpstat). Here
- * a source keeps the two most recent snapshots, taken about one second apart, while clients
- * ask for it: the first request starts it and waits for one interval, later requests are
- * answered at once from the latest interval, and a minute without requests stops it. Several
- * dashboards polling one board cost one sampler, not one sleep each.
+ * a source keeps its two most recent snapshots and answers from the interval between them. The
+ * first request takes a snapshot and waits one interval for the second; a minute without
+ * requests drops them. Several dashboards polling one board cost one sampler, not one sleep
+ * each. A source takes its snapshots in one of two ways:
  *
- * All running sources with the same interval share one clock: every tick takes their snapshots
- * back to back. One wake-up a second instead of one per source matters on small boards and
- * virtual machines, where a thread woken from idle runs several times slower than a warm one.
+ * - **On a clock** (the default), for snapshots too slow to take inside a request, such as the
+ *   stat file of every process: while clients ask, a snapshot every interval, and requests are
+ *   answered at once from the latest pair. All such sources with the same interval share one
+ *   clock, so every tick takes their snapshots back to back: one wake-up a second instead of one
+ *   per source matters on small boards and virtual machines, where a thread woken from idle runs
+ *   several times slower than a warm one.
+ * - **On demand**, for small system-wide counter files (/proc/stat, /proc/diskstats …): a
+ *   request takes a new snapshot when the latest is at least half an interval old, so the
+ *   interval it answers from is the time since the previous snapshot, as in `top`, whose
+ *   figures cover the time since its previous refresh. No timer runs between requests: a
+ *   dashboard polling every two seconds costs one read of each file per poll, not two, and no
+ *   wake-ups of its own.
  *
  * @module
  */
@@ -68,6 +77,9 @@ export interface SamplingOptions {
   idleStopMs?: number;
 }
 
+/** How a source takes its snapshots; see the module documentation. */
+export type SamplingMode = "clock" | "demand";
+
 interface Snapshot<T> {
   value: T;
   monotonicMs: number;
@@ -86,10 +98,14 @@ export class SampledSource<T> {
   readonly #read: () => T;
   readonly #intervalMs: number;
   readonly #idleStopMs: number;
+  readonly #mode: SamplingMode;
   #previous: Snapshot<T> | undefined;
   #latest: Snapshot<T> | undefined;
   readonly #onTick = () => this.#tick();
+  /** On a clock: subscribed to it. */
   #running = false;
+  /** On demand: the one-shot timer that takes the snapshot waiting requests need. */
+  #pending: ReturnType<typeof setTimeout> | undefined;
   #lastDemandMs = 0;
   #waiters: {
     ready: (interval: Interval<T>) => boolean;
@@ -100,16 +116,20 @@ export class SampledSource<T> {
   /**
    * @param read takes one snapshot; it may throw (e.g. `MethodFailure`), which fails the
    *   requests waiting for that snapshot and stops the source until the next request
+   * @param mode on a clock (the default) or on demand; see the module documentation
    */
-  constructor(read: () => T, options: SamplingOptions = {}) {
+  constructor(read: () => T, options: SamplingOptions = {}, mode: SamplingMode = "clock") {
     this.#read = read;
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#idleStopMs = options.idleStopMs ?? 60_000;
+    this.#mode = mode;
   }
 
-  /** True while the source takes snapshots. */
+  /** True while the source samples: it ticks, or holds snapshots to answer from. */
   get running(): boolean {
-    return this.#running;
+    if (this.#mode === "clock") return this.#running;
+    return this.#latest !== undefined &&
+      performance.now() - this.#lastDemandMs <= this.#idleStopMs;
   }
 
   /**
@@ -129,6 +149,7 @@ export class SampledSource<T> {
    * @throws whatever the snapshot function threw
    */
   intervalWhere(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
+    if (this.#mode === "demand") return this.#onDemand(ready);
     this.#lastDemandMs = performance.now();
     if (!this.#running) {
       this.#previous = undefined;
@@ -149,6 +170,8 @@ export class SampledSource<T> {
   stop(reason: unknown = new Error("Sampling stopped")): void {
     if (this.#running) clockOf(this.#intervalMs).unsubscribe(this.#onTick);
     this.#running = false;
+    clearTimeout(this.#pending);
+    this.#pending = undefined;
     this.#previous = undefined;
     this.#latest = undefined;
     const waiters = this.#waiters;
@@ -156,8 +179,60 @@ export class SampledSource<T> {
     for (const waiter of waiters) waiter.reject(reason);
   }
 
+  #onDemand(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
+    const now = performance.now();
+    if (now - this.#lastDemandMs > this.#idleStopMs && this.#pending === undefined) {
+      // Rates over more than the idle time would be stale averages: start afresh.
+      this.#previous = undefined;
+      this.#latest = undefined;
+    }
+    this.#lastDemandMs = now;
+    const age = now - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
+    // Half an interval, as on the clock: a poller at exactly the interval, woken a little
+    // early, still gets a fresh snapshot instead of every other one.
+    if (this.#pending === undefined && age >= this.#intervalMs / 2) {
+      try {
+        this.#advance();
+      } catch (error) {
+        this.stop(error);
+        return Promise.reject(error);
+      }
+    }
+    const current = this.#current();
+    if (current !== undefined && ready(current)) return Promise.resolve(current);
+    const waiting = new Promise<Interval<T>>((resolve, reject) =>
+      this.#waiters.push({ ready, resolve, reject })
+    );
+    this.#schedule();
+    return waiting;
+  }
+
+  /** On demand: takes the next snapshot one interval after the latest, for waiting requests. */
+  #schedule(): void {
+    if (this.#pending !== undefined) return;
+    const due = this.#latest!.monotonicMs + this.#intervalMs - performance.now();
+    this.#pending = setTimeout(() => {
+      this.#pending = undefined;
+      try {
+        this.#advance();
+      } catch (error) {
+        this.stop(error);
+        return;
+      }
+      this.#settle();
+      if (this.#waiters.length > 0) this.#schedule();
+    }, Math.max(0, due));
+  }
+
   #take(): Snapshot<T> {
     return { value: this.#read(), monotonicMs: performance.now(), wallMs: Date.now() };
+  }
+
+  /** Takes a snapshot; the latest becomes the previous. */
+  #advance(): void {
+    const snapshot = this.#take();
+    this.#previous = this.#latest;
+    this.#latest = snapshot;
   }
 
   #current(): Interval<T> | undefined {
@@ -170,6 +245,15 @@ export class SampledSource<T> {
     };
   }
 
+  /** Answers the waiting requests the latest interval is ready for. */
+  #settle(): void {
+    const current = this.#current();
+    if (current === undefined) return;
+    const waiting = this.#waiters;
+    this.#waiters = waiting.filter((waiter) => !waiter.ready(current));
+    for (const waiter of waiting) if (waiter.ready(current)) waiter.resolve(current);
+  }
+
   #tick(): void {
     if (performance.now() - this.#lastDemandMs > this.#idleStopMs) {
       this.stop();
@@ -179,19 +263,12 @@ export class SampledSource<T> {
     // shorter than intended would make rates noisy.
     const sinceLatest = performance.now() - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
     if (sinceLatest < this.#intervalMs / 2) return;
-    let snapshot: Snapshot<T>;
     try {
-      snapshot = this.#take();
+      this.#advance();
     } catch (error) {
       this.stop(error);
       return;
     }
-    this.#previous = this.#latest;
-    this.#latest = snapshot;
-    const current = this.#current();
-    if (current === undefined) return;
-    const waiting = this.#waiters;
-    this.#waiters = waiting.filter((waiter) => !waiter.ready(current));
-    for (const waiter of waiting) if (waiter.ready(current)) waiter.resolve(current);
+    this.#settle();
   }
 }

@@ -50,7 +50,11 @@ export function vmCountersSource(
   fs: ProcFs,
   options: SamplingOptions = {},
 ): SampledSource<VmCounters> {
-  return new SampledSource(() => parseVmCounters(fs.readTextSync("/proc/vmstat")), options);
+  return new SampledSource(
+    () => parseVmCounters(fs.readTextSync("/proc/vmstat")),
+    options,
+    "demand",
+  );
 }
 
 /** The seventeen values of the line, in column order. */

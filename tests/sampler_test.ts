@@ -119,3 +119,102 @@ Deno.test("sampler: intervalWhere waits until both snapshots have what the calle
     source.stop();
   }
 });
+
+Deno.test("sampler on demand: the first request waits one interval, later ones read at most once", async () => {
+  let reads = 0;
+  const source = new SampledSource(() => ++reads, { intervalMs: 100 }, "demand");
+  try {
+    const started = performance.now();
+    const [first, alongside] = await Promise.all([source.interval(), source.interval()]);
+    assert.ok(performance.now() - started >= 90, "the first pair is one interval apart");
+    assert.deepEqual([first.previous, first.latest, reads], [1, 2, 2]);
+    assert.equal(alongside, first, "a concurrent first request shares the wait");
+    assert.ok(source.running);
+    // Under half an interval later: the same interval, nothing read.
+    assert.equal((await source.interval()).latest, 2);
+    assert.equal(reads, 2);
+    // Later requests take one snapshot, at once, ending the interval at the request.
+    await sleep(250);
+    const asked = performance.now();
+    const later = await source.interval();
+    assert.ok(performance.now() - asked < 20, "answered without waiting");
+    assert.deepEqual([later.previous, later.latest, reads], [2, 3, 3]);
+    assert.ok(later.seconds >= 0.24, `${later.seconds} s since the previous snapshot`);
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler on demand: nothing is read between requests", async () => {
+  let reads = 0;
+  const source = new SampledSource(() => ++reads, { intervalMs: 30 }, "demand");
+  try {
+    await source.interval();
+    await sleep(200);
+    assert.equal(reads, 2, "no snapshot without a request");
+    assert.equal((await source.interval()).latest, 3);
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler on demand: after the idle time the next request starts afresh", async () => {
+  let reads = 0;
+  const source = new SampledSource(() => ++reads, { intervalMs: 40, idleStopMs: 100 }, "demand");
+  try {
+    await source.interval();
+    await sleep(200);
+    assert.equal(source.running, false, "idle: no longer sampling");
+    const started = performance.now();
+    const fresh = await source.interval();
+    assert.ok(performance.now() - started >= 35, "waited for a new first interval");
+    assert.deepEqual([fresh.previous, fresh.latest], [3, 4], "not an average over the idle time");
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler on demand: a failing snapshot fails the request, the next one starts afresh", async () => {
+  let fail = false;
+  let reads = 0;
+  const source = new SampledSource(
+    () => {
+      if (fail) throw new Error('Cannot read "/proc/diskstats": no such file');
+      return ++reads;
+    },
+    { intervalMs: 30 },
+    "demand",
+  );
+  try {
+    await source.interval();
+    fail = true;
+    await sleep(40);
+    await assert.rejects(source.interval(), /no such file/);
+    assert.equal(source.running, false);
+    fail = false;
+    const restarted = await source.interval();
+    assert.deepEqual([restarted.previous, restarted.latest], [3, 4]);
+  } finally {
+    source.stop();
+  }
+});
+
+Deno.test("sampler on demand: a failure while requests wait fails them; stop() fails them too", async () => {
+  let fail = false;
+  const source = new SampledSource(
+    () => {
+      if (fail) throw new Error("gone");
+      return 1;
+    },
+    { intervalMs: 50 },
+    "demand",
+  );
+  const waiting = source.interval();
+  fail = true;
+  await assert.rejects(waiting, /gone/);
+  fail = false;
+  const stopped = source.interval();
+  source.stop(new Error("closing"));
+  await assert.rejects(stopped, /closing/);
+  assert.equal(source.running, false);
+});

@@ -11,7 +11,7 @@
  * /proc/softirqs sources, as the daemon does; the first round waits for the samplers' first
  * interval and is left out. Prints the median, 95th percentile and maximum per method, the cost
  * of one snapshot of each sampled file, and this process's CPU time over the polling — which
- * includes the samplers' once-a-second snapshots — as a share of one core.
+ * includes the snapshots the samplers take on demand — as a share of one core.
  *
  * @module
  */

@@ -376,6 +376,35 @@ Deno.test("GetCmdIostat: a missing /proc/diskstats is a MethodFailure naming the
   }
 });
 
+Deno.test("diskstatsSource: sampled on demand, so I/O between two polls is never missed", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd_iostat_" });
+  const write = (sectors: number) =>
+    Deno.writeTextFileSync(
+      `${root}/proc/diskstats`,
+      ` 254       0 vda 10 0 80 5 20 0 ${sectors} 9 0 12 14 0 0 0 0 0 0\n`,
+    );
+  Deno.mkdirSync(`${root}/proc`);
+  write(1000);
+  const diskstats = diskstatsSource(new ProcFs({ root, maxFileBytes: 1 << 20 }), {
+    intervalMs: 100,
+  });
+  try {
+    const first = await diskstats.interval();
+    assert.equal(first.latest.get("vda")!.writeSectors, 1000);
+    // 1 MiB is written just after the poll; the next poll comes three intervals later. A sampler
+    // on a clock would answer from its latest interval, after the write: no I/O at all.
+    write(3048);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const next = await diskstats.interval();
+    assert.equal(next.previous.get("vda")!.writeSectors, 1000);
+    assert.equal(next.latest.get("vda")!.writeSectors, 3048);
+    assert.ok(next.seconds >= 0.29, `the interval runs from poll to poll: ${next.seconds} s`);
+  } finally {
+    diskstats.stop();
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
 /** `major:minor` of a file's device (glibc's encoding of `st_dev`). */
 function deviceNumbers(dev: number): string {
   const value = BigInt(dev);

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
+import { cgroupSource } from "../collectors/cgtop.ts";
+import { interruptsSource, softirqsSource } from "../collectors/interrupts.ts";
+import { diskstatsSource } from "../collectors/iostat.ts";
+import { ProcFs } from "../collectors/proc_fs.ts";
+import { procStatSource } from "../collectors/proc_stat.ts";
 import { SampledSource } from "../collectors/sampler.ts";
+import { vmCountersSource } from "../collectors/vmstat.ts";
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -218,3 +224,53 @@ Deno.test("sampler on demand: a failure while requests wait fails them; stop() f
   await assert.rejects(stopped, /closing/);
   assert.equal(source.running, false);
 });
+
+/** A reader of a fixture tree that counts the files it opens. */
+class CountingProcFs extends ProcFs {
+  reads = 0;
+  override readTextSync(path: string): string {
+    this.reads++;
+    return super.readTextSync(path);
+  }
+  override tryReadTextSync(path: string): string | undefined {
+    this.reads++;
+    return super.tryReadTextSync(path);
+  }
+}
+
+function fixtureRoot(tree: string): string {
+  return new URL(`./fixtures/${tree}`, import.meta.url).pathname;
+}
+
+/** What the test uses of a source, whatever its snapshot type. */
+interface Sampled {
+  interval(): Promise<unknown>;
+  stop(): void;
+}
+
+const SYSTEM_SOURCES: [string, string, (fs: ProcFs) => Sampled][] = [
+  ["/proc/stat", "x86_64-vm", (fs) => procStatSource(fs, { intervalMs: 30 })],
+  ["/proc/interrupts", "x86_64-vm", (fs) => interruptsSource(fs, { intervalMs: 30 })],
+  ["/proc/softirqs", "x86_64-vm", (fs) => softirqsSource(fs, { intervalMs: 30 })],
+  ["/proc/diskstats", "x86_64-vm", (fs) => diskstatsSource(fs, { intervalMs: 30 })],
+  ["/proc/vmstat", "x86_64-vm", (fs) => vmCountersSource(fs, { intervalMs: 30 })],
+  ["cgroup v2 counters", "cgroup-v2", (fs) => cgroupSource(fs, { intervalMs: 30 })],
+];
+
+for (const [name, tree, create] of SYSTEM_SOURCES) {
+  Deno.test(`sampler: ${name} is read on demand, never between requests`, async () => {
+    const fs = new CountingProcFs({ root: fixtureRoot(tree), maxFileBytes: 1 << 24 });
+    const source = create(fs);
+    try {
+      await source.interval();
+      const perSnapshot = fs.reads / 2;
+      assert.ok(perSnapshot >= 1, `${fs.reads} reads for the first pair`);
+      await sleep(200);
+      assert.equal(fs.reads, perSnapshot * 2, "nothing read while nobody asks");
+      await source.interval();
+      assert.equal(fs.reads, perSnapshot * 3, "one snapshot for the next request");
+    } finally {
+      source.stop();
+    }
+  });
+}

@@ -258,7 +258,7 @@ const SYSTEM_SOURCES: [string, string, (fs: ProcFs) => Sampled][] = [
 ];
 
 for (const [name, tree, create] of SYSTEM_SOURCES) {
-  Deno.test(`sampler: ${name} is read on demand, never between requests`, async () => {
+  Deno.test(`sampler: ${name}, read on demand, never between requests`, async () => {
     const fs = new CountingProcFs({ root: fixtureRoot(tree), maxFileBytes: 1 << 24 });
     const source = create(fs);
     try {

@@ -151,19 +151,15 @@ export class SampledSource<T> {
   intervalWhere(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
     if (this.#mode === "demand") return this.#onDemand(ready);
     this.#lastDemandMs = performance.now();
+    const waiting = this.#wait(ready);
     if (!this.#running) {
-      this.#previous = undefined;
-      try {
-        this.#latest = this.#take();
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      // Stopped, so there are no snapshots: this one starts a pair. A failure fails the request.
+      if (!this.#advance()) return waiting;
       this.#running = true;
       clockOf(this.#intervalMs).subscribe(this.#onTick);
     }
-    const current = this.#current();
-    if (current !== undefined && ready(current)) return Promise.resolve(current);
-    return new Promise((resolve, reject) => this.#waiters.push({ ready, resolve, reject }));
+    this.#settle();
+    return waiting;
   }
 
   /** Stops sampling and drops the snapshots; waiting requests fail with `reason`. */
@@ -188,23 +184,21 @@ export class SampledSource<T> {
     }
     this.#lastDemandMs = now;
     const age = now - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
+    const waiting = this.#wait(ready);
     // Half an interval, as on the clock: a poller at exactly the interval, woken a little
-    // early, still gets a fresh snapshot instead of every other one.
-    if (this.#pending === undefined && age >= this.#intervalMs / 2) {
-      try {
-        this.#advance();
-      } catch (error) {
-        this.stop(error);
-        return Promise.reject(error);
-      }
+    // early, still gets a fresh snapshot instead of every other one. A failed snapshot has
+    // already failed this request.
+    if (this.#pending === undefined && age >= this.#intervalMs / 2 && !this.#advance()) {
+      return waiting;
     }
-    const current = this.#current();
-    if (current !== undefined && ready(current)) return Promise.resolve(current);
-    const waiting = new Promise<Interval<T>>((resolve, reject) =>
-      this.#waiters.push({ ready, resolve, reject })
-    );
-    this.#schedule();
+    this.#settle();
+    if (this.#waiters.length > 0) this.#schedule();
     return waiting;
+  }
+
+  /** A request waiting until the latest interval is ready for it. */
+  #wait(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
+    return new Promise((resolve, reject) => this.#waiters.push({ ready, resolve, reject }));
   }
 
   /** On demand: takes the next snapshot one interval after the latest, for waiting requests. */
@@ -213,12 +207,7 @@ export class SampledSource<T> {
     const due = this.#latest!.monotonicMs + this.#intervalMs - performance.now();
     this.#pending = setTimeout(() => {
       this.#pending = undefined;
-      try {
-        this.#advance();
-      } catch (error) {
-        this.stop(error);
-        return;
-      }
+      if (!this.#advance()) return;
       this.#settle();
       if (this.#waiters.length > 0) this.#schedule();
     }, Math.max(0, due));
@@ -228,11 +217,21 @@ export class SampledSource<T> {
     return { value: this.#read(), monotonicMs: performance.now(), wallMs: Date.now() };
   }
 
-  /** Takes a snapshot; the latest becomes the previous. */
-  #advance(): void {
-    const snapshot = this.#take();
+  /**
+   * Takes a snapshot; the latest becomes the previous. When the snapshot fails, stops the source,
+   * failing the waiting requests with the error, and returns false.
+   */
+  #advance(): boolean {
+    let snapshot: Snapshot<T>;
+    try {
+      snapshot = this.#take();
+    } catch (error) {
+      this.stop(error);
+      return false;
+    }
     this.#previous = this.#latest;
     this.#latest = snapshot;
+    return true;
   }
 
   #current(): Interval<T> | undefined {
@@ -263,12 +262,6 @@ export class SampledSource<T> {
     // shorter than intended would make rates noisy.
     const sinceLatest = performance.now() - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
     if (sinceLatest < this.#intervalMs / 2) return;
-    try {
-      this.#advance();
-    } catch (error) {
-      this.stop(error);
-      return;
-    }
-    this.#settle();
+    if (this.#advance()) this.#settle();
   }
 }

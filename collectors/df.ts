@@ -22,7 +22,37 @@ const STATFS_TIMEOUT_MS = 2000;
 export interface MountEntry {
   device: string;
   mountPoint: string;
+  /** File system type, e.g. `ext4`; empty when the line has no third field. */
+  type: string;
 }
+
+/**
+ * File system types whose `statfs` always reports no blocks (the kernel's `simple_statfs`), so
+ * busybox never lists them. They are skipped without asking: a `df` among a dozen cgroup
+ * hierarchies then costs a few calls, not twenty, and an autofs mount point is not mounted by
+ * being looked at.
+ */
+export const BLOCKLESS_TYPES: ReadonlySet<string> = new Set([
+  "autofs",
+  "binfmt_misc",
+  "bpf",
+  "cgroup",
+  "cgroup2",
+  "configfs",
+  "debugfs",
+  "devpts",
+  "fusectl",
+  "mqueue",
+  "nsfs",
+  "proc",
+  "pstore",
+  "ramfs",
+  "rpc_pipefs",
+  "securityfs",
+  "selinuxfs",
+  "sysfs",
+  "tracefs",
+]);
 
 /** What `statfs` reports of one file system, in bytes. */
 export interface FsSizes {
@@ -63,9 +93,13 @@ function escapeCharacters(text: string, characters: RegExp): string {
 export function parseMounts(text: string): MountEntry[] {
   const mounts: MountEntry[] = [];
   for (const line of text.split("\n")) {
-    const [device, mountPoint] = line.split(" ");
+    const [device, mountPoint, type] = line.split(" ");
     if (device === undefined || device === "" || mountPoint === undefined) continue;
-    mounts.push({ device: decodeMountField(device), mountPoint: decodeMountField(mountPoint) });
+    mounts.push({
+      device: decodeMountField(device),
+      mountPoint: decodeMountField(mountPoint),
+      type: type ?? "",
+    });
   }
   return mounts;
 }
@@ -167,15 +201,15 @@ export async function statSizes(path: string): Promise<FsSizes | undefined> {
 
 /**
  * The `GetCmdDf` collector: every `/proc/mounts` entry in file order (duplicates kept) except
- * `rootfs`, whose mount point — under the reader's root — reports blocks. A mount that cannot
- * be stat'ed is left out, never an error.
+ * `rootfs` and the {@link BLOCKLESS_TYPES}, whose mount point — under the reader's root —
+ * reports blocks. A mount that cannot be stat'ed is left out, never an error.
  *
  * @throws {MethodFailure} when `/proc/mounts` cannot be read
  */
 export const dfCollector: Collector = {
   async collect({ fs }) {
-    const mounts = parseMounts(await fs.readText("/proc/mounts"))
-      .filter((mount) => mount.device !== "rootfs");
+    const mounts = parseMounts(fs.readTextSync("/proc/mounts"))
+      .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
     const sizes = await Promise.all(mounts.map((mount) => statSizes(fs.resolve(mount.mountPoint))));
     const entries: DfEntry[] = [];
     mounts.forEach((mount, index) => {

@@ -102,9 +102,9 @@ Deno.test("parseMounts and decodeMountField: escapes undone, odd lines skipped",
         "lonely\n",
     ),
     [
-      { device: "rootfs", mountPoint: "/" },
-      { device: "/dev/vda", mountPoint: "/" },
-      { device: "/dev/sdb1", mountPoint: "/media/My Disk" },
+      { device: "rootfs", mountPoint: "/", type: "rootfs" },
+      { device: "/dev/vda", mountPoint: "/", type: "ext4" },
+      { device: "/dev/sdb1", mountPoint: "/media/My Disk", type: "vfat" },
     ],
   );
 });
@@ -182,17 +182,21 @@ Deno.test("statSizes: a real file system, a pseudo one without blocks, a missing
   assert.equal(await statSizes("/nonexistent/lepd/mount"), undefined);
 });
 
-Deno.test("GetCmdDf under a root: rootfs and unreachable mounts are skipped", async () => {
+Deno.test("GetCmdDf under a root: rootfs, block-less types and unreachable mounts are skipped", async () => {
   const root = Deno.makeTempDirSync();
   try {
     Deno.mkdirSync(`${root}/proc`);
     Deno.mkdirSync(`${root}/with space`);
+    Deno.mkdirSync(`${root}/cg`);
     Deno.writeTextFileSync(
       `${root}/proc/mounts`,
       [
         "rootfs / rootfs rw 0 0",
         "/dev/mapper/very-long-volume-group-root / ext4 rw,relatime 0 0",
         "/dev/gone /missing ext4 rw 0 0",
+        // Directories of the tree, which statfs would report with blocks: skipped by their type.
+        "proc /proc proc rw 0 0",
+        "cgroup /cg cgroup rw,cpu 0 0",
         "/dev/sdb1 /with\\040space vfat rw 0 0",
         "",
       ].join("\n"),

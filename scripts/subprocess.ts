@@ -76,7 +76,11 @@ export interface BundledDaemonOptions {
 }
 
 /** The start task's Deno flags: every run of the bundle uses exactly these. */
-export const RUN_FLAGS = ["--allow-all", "--unstable-worker-options"] as const;
+export const RUN_FLAGS = [
+  "--allow-all",
+  "--unstable-worker-options",
+  "--v8-flags=--single-threaded",
+] as const;
 
 /** A bundled daemon that logged "listening on". */
 export interface BundledDaemon {

@@ -523,3 +523,22 @@ Deno.test("nc-style one-shot queries on the README's command line", async () => 
     client.close();
   });
 });
+
+Deno.test("the start task runs V8 single-threaded: no V8 helper threads, answers as usual", async () => {
+  const daemon = await startDaemon();
+  try {
+    const client = await Client.connect(daemon.port);
+    await client.send('{"method":"SayHello"}');
+    assert.equal(await client.readResponse(), '{\n\t"result":\t"Hello!lepdendstring"\n}\n');
+    client.close();
+    const tasks = `/proc/${daemon.process.pid}/task`;
+    const threads = Array.from(
+      Deno.readDirSync(tasks),
+      (entry) => Deno.readTextFileSync(`${tasks}/${entry.name}/comm`).trim(),
+    );
+    assert.ok(threads.some((name) => name.startsWith("worker-")), `${threads}`);
+    assert.deepEqual(threads.filter((name) => name.startsWith("V8 ")), [], `${threads}`);
+  } finally {
+    await daemon.stop();
+  }
+});

@@ -35,8 +35,13 @@ Deno.test("bundle: the compile tasks bake in the start task's flags and embed th
     assert.ok(args.join(" ").includes("--include rpc/worker.ts"), `${name} embeds the worker`);
     const targetAt = args.indexOf("--target");
     assert.equal(targetAt < 0 ? undefined : args[targetAt + 1], target, name);
-    const permissionFlags = args.filter((arg) => /^--(allow|deny|unstable)-/.test(arg));
-    assert.deepEqual(permissionFlags, flags, `${name} has no other permission or unstable flag`);
+    for (const kind of [/^--(allow|deny|unstable)-/, /^--v8-flags/]) {
+      assert.deepEqual(
+        args.filter((arg) => kind.test(arg)),
+        flags.filter((flag) => kind.test(flag)),
+        `${name} has no other permission, unstable or V8 flag`,
+      );
+    }
   }
 });
 

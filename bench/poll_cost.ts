@@ -12,6 +12,11 @@
  * Targets: rate-based methods under 10 ms at the median; the nine CPU, disk and kernel methods
  * every 2 s under 1 % of one core; GetCmdTop, GetCmdTopH and GetCmdIotop every second under 2 %.
  *
+ * Then, as a reference, the same polling of a bare Deno TCP server that answers every request
+ * with a fixed SayHello response: the CPU any Deno server pays for that many requests on this
+ * machine, before doing any work. On virtual machines it varies several-fold with the host's
+ * load, so read the daemon's figure against it.
+ *
  * @module
  */
 
@@ -28,28 +33,53 @@ const periodMs = Number(values.period) * 1000;
 const seconds = Number(values.seconds);
 const methods = positionals.length > 0 ? positionals : ["GetCmdTop", "GetCmdTopH", "GetCmdIotop"];
 
+/** Polls `methods` at the period; returns the latencies by method and the server's CPU share. */
+async function poll(
+  port: number,
+  pid: number,
+): Promise<{ latencies: Map<string, number[]>; cpuPercent: number; elapsed: number }> {
+  const client = await Client.connect(port);
+  try {
+    const call = async (method: string): Promise<number> => {
+      const started = performance.now();
+      await client.send(JSON.stringify({ method }));
+      const response = await client.readResponse(30_000);
+      if (!response.includes('\t"result":')) throw new Error(`${method} failed: ${response}`);
+      return performance.now() - started;
+    };
+    // Warm up: the first call of a sampled method waits for its first interval.
+    for (const method of methods) await call(method);
+    const latencies = new Map(methods.map((method) => [method, [] as number[]]));
+    const ticksBefore = cpuTicks(pid);
+    const started = performance.now();
+    for (let round = 0; round * periodMs < seconds * 1000; round++) {
+      for (const method of methods) latencies.get(method)!.push(await call(method));
+      const due = started + (round + 1) * periodMs;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const cpuPercent = (cpuTicks(pid) - ticksBefore) / 100 / elapsed * 100;
+    return { latencies, cpuPercent, elapsed };
+  } finally {
+    client.close();
+  }
+}
+
+/** A bare Deno server answering each request with SayHello's bytes, with no framing at all. */
+const BARE_SERVER = `
+const reply = new TextEncoder().encode('{\\n\\t"result":\\t"Hello!lepdendstring"\\n}\\n');
+const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+console.log(listener.addr.port);
+for await (const conn of listener) {
+  (async () => {
+    const buffer = new Uint8Array(65536);
+    while ((await conn.read(buffer)) !== null) await conn.write(reply);
+  })();
+}`;
+
 const daemon = await startDaemon();
 try {
-  const client = await Client.connect(daemon.port);
-  const call = async (method: string): Promise<number> => {
-    const started = performance.now();
-    await client.send(JSON.stringify({ method }));
-    const response = await client.readResponse(30_000);
-    if (!response.includes('\t"result":')) throw new Error(`${method} failed: ${response}`);
-    return performance.now() - started;
-  };
-  // Warm up: the first call of a sampled method waits for its first interval.
-  for (const method of methods) await call(method);
-  const latencies = new Map(methods.map((method) => [method, [] as number[]]));
-  const ticksBefore = cpuTicks(daemon.process.pid);
-  const started = performance.now();
-  for (let round = 0; round * periodMs < seconds * 1000; round++) {
-    for (const method of methods) latencies.get(method)!.push(await call(method));
-    const due = started + (round + 1) * periodMs;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-  }
-  const elapsed = (performance.now() - started) / 1000;
-  const cpuSeconds = (cpuTicks(daemon.process.pid) - ticksBefore) / 100;
+  const { latencies, cpuPercent, elapsed } = await poll(daemon.port, daemon.process.pid);
   for (const [method, list] of latencies) {
     console.log(
       `${method.padEnd(16)} median ${
@@ -58,12 +88,29 @@ try {
     );
   }
   console.log(
-    `daemon CPU: ${(cpuSeconds / elapsed * 100).toFixed(2)} % of one core over ${
-      elapsed.toFixed(0)
-    } s ` +
+    `daemon CPU: ${cpuPercent.toFixed(2)} % of one core over ${elapsed.toFixed(0)} s ` +
       `(polling every ${periodMs / 1000} s)`,
   );
-  client.close();
 } finally {
   await daemon.stop();
+}
+
+const bare = new Deno.Command(Deno.execPath(), {
+  args: ["eval", BARE_SERVER],
+  stdin: "null",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+try {
+  const reader = bare.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const port = Number((await reader.read()).value);
+  const { cpuPercent } = await poll(port, bare.pid);
+  console.log(
+    `reference, a bare Deno server answering the same requests: ${cpuPercent.toFixed(2)} % ` +
+      "of one core",
+  );
+  reader.releaseLock();
+} finally {
+  bare.kill();
+  await bare.status;
 }

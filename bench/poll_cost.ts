@@ -21,6 +21,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { encodeReply } from "../rpc/encoder.ts";
 import { Client, startDaemon } from "../tests/helpers/daemon.ts";
 import { cpuTicks, median } from "./measure.ts";
 
@@ -65,9 +66,12 @@ async function poll(
   }
 }
 
-/** A bare Deno server answering each request with SayHello's bytes, with no framing at all. */
+/**
+ * A bare Deno server answering each request with the bytes of its first argument (lepd's
+ * SayHello response), with no framing at all.
+ */
 const BARE_SERVER = `
-const reply = new TextEncoder().encode('{\\n\\t"result":\\t"Hello!lepdendstring"\\n}\\n');
+const reply = new TextEncoder().encode(Deno.args[0]);
 const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
 console.log(listener.addr.port);
 for await (const conn of listener) {
@@ -96,7 +100,11 @@ try {
 }
 
 const bare = new Deno.Command(Deno.execPath(), {
-  args: ["eval", BARE_SERVER],
+  args: [
+    "eval",
+    BARE_SERVER,
+    new TextDecoder().decode(encodeReply({ dialect: "legacy", outcome: { result: "Hello!" } })),
+  ],
   stdin: "null",
   stdout: "piped",
   stderr: "inherit",

@@ -128,8 +128,7 @@ export class SampledSource<T> {
   /** True while the source samples: it ticks, or holds snapshots to answer from. */
   get running(): boolean {
     if (this.#mode === "clock") return this.#running;
-    return this.#latest !== undefined &&
-      performance.now() - this.#lastDemandMs <= this.#idleStopMs;
+    return this.#latest !== undefined && !this.#idle();
   }
 
   /**
@@ -177,7 +176,7 @@ export class SampledSource<T> {
 
   #onDemand(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
     const now = performance.now();
-    if (now - this.#lastDemandMs > this.#idleStopMs && this.#pending === undefined) {
+    if (this.#idle() && this.#pending === undefined) {
       // Rates over more than the idle time would be stale averages: start afresh.
       this.#previous = undefined;
       this.#latest = undefined;
@@ -211,6 +210,11 @@ export class SampledSource<T> {
       this.#settle();
       if (this.#waiters.length > 0) this.#schedule();
     }, Math.max(0, due));
+  }
+
+  /** True when no request came for the idle time. */
+  #idle(): boolean {
+    return performance.now() - this.#lastDemandMs > this.#idleStopMs;
   }
 
   #take(): Snapshot<T> {
@@ -254,7 +258,7 @@ export class SampledSource<T> {
   }
 
   #tick(): void {
-    if (performance.now() - this.#lastDemandMs > this.#idleStopMs) {
+    if (this.#idle()) {
       this.stop();
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * `GetCmdCgtop` (PROTOCOL.md 3.12): one row per control group with its processes, CPU share,
+ * `GetCmdCgtop` (docs/protocol.md 3.12): one row per control group with its processes, CPU share,
  * memory and I/O rates over the sampler's latest interval, under the original's header:
  *
  * ```

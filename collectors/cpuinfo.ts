@@ -1,5 +1,5 @@
 /**
- * `GetCpuInfo` (PROTOCOL.md 3.5): the number of CPUs and a CPU name, two lines:
+ * `GetCpuInfo` (docs/protocol.md 3.5): the number of CPUs and a CPU name, two lines:
  *
  * ```
  * cpunr: 2

@@ -1,5 +1,5 @@
 /**
- * `GetCmdDf`: mounted file systems in the layout of busybox `df -h` (PROTOCOL.md 3.7), from
+ * `GetCmdDf`: mounted file systems in the layout of busybox `df -h` (docs/protocol.md 3.7), from
  * `/proc/mounts` and `statfs(2)` of each mount point.
  *
  * DEVIATION taken from 3.7: a device name longer than 20 characters is followed by one space

@@ -1,5 +1,5 @@
 /**
- * `GetCmdDmesg` (PROTOCOL.md 3.8): the most recent kernel-log records in the raw layout of
+ * `GetCmdDmesg` (docs/protocol.md 3.8): the most recent kernel-log records in the raw layout of
  * busybox `dmesg` and util-linux `dmesg -r`:
  *
  * ```

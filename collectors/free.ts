@@ -1,5 +1,5 @@
 /**
- * `GetCmdFree`: busybox `free` with the `cached` column lepd added (PROTOCOL.md 3.6), computed
+ * `GetCmdFree`: busybox `free` with the `cached` column lepd added (docs/protocol.md 3.6), computed
  * from /proc/meminfo.
  *
  * @module

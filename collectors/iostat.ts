@@ -1,5 +1,5 @@
 /**
- * `GetCmdIostat`: block devices in the layout of sysstat 11.5 `iostat -d -x -k` (PROTOCOL.md
+ * `GetCmdIostat`: block devices in the layout of sysstat 11.5 `iostat -d -x -k` (docs/protocol.md
  * 3.4) — banner, one empty line, the pre-11.6 `Device:` header that LEPV looks for (4.9), one
  * row per whole disk, one empty line.
  *

@@ -1,10 +1,10 @@
 /**
  * `GetCmdIotop`: every thread with its disk read and write rates over the sampler's latest
  * interval, in the batch layout of the C port of iotop the original linked in
- * (PROTOCOL.md 3.10), shaped so that LEPV's `get_io_top` reads every row (PROTOCOL.md 4.12).
+ * (docs/protocol.md 3.10), shaped so that LEPV's `get_io_top` reads every row (docs/protocol.md 4.12).
  *
  * The original asked taskstats over generic netlink, which needs root and crashed the daemon on
- * new kernels. Here the same numbers come from files, as PROTOCOL.md 3.10 suggests:
+ * new kernels. Here the same numbers come from files, as docs/protocol.md 3.10 suggests:
  *
  * - `DISK READ` / `DISK WRITE`: `read_bytes` and `write_bytes` of
  *   `/proc/<pid>/task/<tid>/io` (bytes the thread caused to be fetched from or sent to the

@@ -1,5 +1,5 @@
 /**
- * `GetCmdIrqInfo`: interrupts and softirqs per second of the whole machine (PROTOCOL.md 3.11),
+ * `GetCmdIrqInfo`: interrupts and softirqs per second of the whole machine (docs/protocol.md 3.11),
  * from the first numbers of /proc/stat's `intr` and `softirq` lines over the sampler's latest
  * interval — answered at once instead of after the original's one-second sleep, and without its
  * `%d` that wrapped 64-bit counts above 2^31. Counts are exact up to 2^53 (see interrupts.ts).

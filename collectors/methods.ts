@@ -1,5 +1,5 @@
 /**
- * Builds the registry of every method lepd serves, in the order of PROTOCOL.md section 2 —
+ * Builds the registry of every method lepd serves, in the order of docs/protocol.md section 2 —
  * which is the order `ListAllMethod` reports: the 32 methods of the original's HEAD first, then
  * the ones only its README or its history had, then lepd's own additions.
  *
@@ -93,7 +93,7 @@ export function createRegistry(options: CollectorOptions): Registry {
   registry.register("GetCmdPerfCpuclock", perf.cpuclock);
   registry.register("GetCmdPerfFlame", perf.flame);
 
-  // Methods the original's README or history had (PROTOCOL.md section 2, rows 33–35).
+  // Methods the original's README or history had (docs/protocol.md section 2, rows 33–35).
   registry.register(
     "GetCmdVmstat",
     vmstatCollector({ procStat, vmstat: vmCountersSource(fs, sampling), pageBytes }),

@@ -1,10 +1,10 @@
 /**
  * `GetCmdMpstat` and `GetCmdMpstat-I`: the texts of sysstat 11.5.1 `mpstat -P ALL 1 1` and
- * `mpstat -I ALL 1 1` (PROTOCOL.md 3.2 and 3.3), computed over the sampler's latest interval of
+ * `mpstat -I ALL 1 1` (docs/protocol.md 3.2 and 3.3), computed over the sampler's latest interval of
  * /proc/stat, /proc/interrupts and /proc/softirqs instead of two readings taken back to back
  * (the original's HEAD lost its one-second wait, so LEPV's CPU gauge read 100 % on idle boards).
  *
- * LEPV reads these texts by position (PROTOCOL.md 4.7, 4.8): three lines before the CPU rows,
+ * LEPV reads these texts by position (docs/protocol.md 4.7, 4.8): three lines before the CPU rows,
  * columns counted from the right, the softirq section after the second empty line and the CPU
  * number as the second token — so times are one 24-hour token and the layout is exact.
  *

@@ -1,8 +1,8 @@
 /**
- * The perf-backed methods (PROTOCOL.md 3.13, 3.14): `GetCmdPerfFaults`, `GetCmdPerfCpuclock`,
+ * The perf-backed methods (docs/protocol.md 3.13, 3.14): `GetCmdPerfFaults`, `GetCmdPerfCpuclock`,
  * `GetCmdPerfFlame`, and `GetCmdPerfFlameFolded`, the flame recording folded by lepd itself.
  *
- * perf is the one program lepd starts (SECURITY-DESIGN.md). Its path is resolved once at
+ * perf is the one program lepd starts (docs/security.md). Its path is resolved once at
  * start-up from fixed directories; every run uses a fixed argument template (no shell, no
  * request data) and a fixed environment, in a private temporary directory that is removed
  * afterwards (never a shared `/perf.data` as the original wrote). A method records one second
@@ -157,7 +157,7 @@ export function perfRecordArgs(
 
 /**
  * The `perf report` argv: stdio text sorted by the default keys LEPV splits into columns
- * (PROTOCOL.md 4.14). A recording without call chains has no Children column to hide.
+ * (docs/protocol.md 4.14). A recording without call chains has no Children column to hide.
  */
 export function perfReportArgs(dataPath: string): string[] {
   return ["report", "-i", dataPath, "--stdio", "--sort", "comm,dso,sym"];

@@ -1,6 +1,6 @@
 /**
  * The `GetProc*` methods: the bytes of one /proc file, whole, nothing added or removed
- * (PROTOCOL.md 3.16).
+ * (docs/protocol.md 3.16).
  *
  * @module
  */

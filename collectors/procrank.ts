@@ -1,5 +1,5 @@
 /**
- * `GetCmdProcrank`: Android `procrank` (PROTOCOL.md 3.9), the memory table LEPV parses
+ * `GetCmdProcrank`: Android `procrank` (docs/protocol.md 3.9), the memory table LEPV parses
  * (4.13), built from `/proc/<pid>/stat`, `smaps_rollup` (or `smaps`) and `cmdline`.
  *
  * @module
@@ -24,7 +24,7 @@ export interface ProcrankRow extends MemoryUsage {
  * is empty, as procrank printed it.
  *
  * Control characters become `?`, and so does the backslash of a literal `\n` (backslash, n):
- * LEPV splits the text on real newlines and on that two-character sequence (PROTOCOL.md 4), and
+ * LEPV splits the text on real newlines and on that two-character sequence (docs/protocol.md 4), and
  * a program named `a\nb` would otherwise split its row in two and stop LEPV's procrank view for
  * good. `argv[0]` is not cut at 255 bytes as procrank's buffer did (1.9: lift such limits).
  */
@@ -48,7 +48,7 @@ function kib(value: number, width: number): string {
  *
  * DEVIATION: the Swap column of the `TOTAL` line stays blank. procrank printed the swap total
  * there (in bytes), but LEPV takes the second- and third-last tokens of that line as the USS
- * and PSS totals (PROTOCOL.md 4.13), so any swap total before `TOTAL` makes LEPV show the USS
+ * and PSS totals (docs/protocol.md 4.13), so any swap total before `TOTAL` makes LEPV show the USS
  * total as PSS and the swap total as USS.
  */
 export function formatProcrank(

@@ -1,6 +1,6 @@
 /**
  * `GetCmdTop`: every process in the layout of procps
- * `ps -e -o pid,user,pri,ni,vsize,rss,s,%cpu,%mem,time,cmd --sort=-%cpu` (PROTOCOL.md 3.1).
+ * `ps -e -o pid,user,pri,ni,vsize,rss,s,%cpu,%mem,time,cmd --sort=-%cpu` (docs/protocol.md 3.1).
  *
  * One deviation from `ps`, on purpose: `%CPU` is the share of one CPU used over the sampler's
  * latest interval (about one second), as `top` shows it, not the lifetime average `ps` prints —

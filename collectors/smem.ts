@@ -1,5 +1,5 @@
 /**
- * `GetCmdSmem`: the table of `smem -p -s pss -r` (PROTOCOL.md 3.15, a historical method):
+ * `GetCmdSmem`: the table of `smem -p -s pss -r` (docs/protocol.md 3.15, a historical method):
  * every process with a command line, its owner and its swap, USS, PSS and RSS as percentages
  * of MemTotal, largest PSS first.
  *

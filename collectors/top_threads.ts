@@ -1,5 +1,5 @@
 /**
- * `GetCmdTopH`: threads in the layout of procps `top -H -b -n 1` (PROTOCOL.md 3.15): five
+ * `GetCmdTopH`: threads in the layout of procps `top -H -b -n 1` (docs/protocol.md 3.15): five
  * summary lines, an empty line, the column header and every thread, busiest first, with CPU
  * shares over the sampler's latest interval.
  *

@@ -1,5 +1,5 @@
 /**
- * `GetCmdVmstat`: one line of procps `vmstat` (PROTOCOL.md 3.15) under its two header lines.
+ * `GetCmdVmstat`: one line of procps `vmstat` (docs/protocol.md 3.15) under its two header lines.
  *
  * procps' first line averages since boot; here every rate (swap and block I/O, interrupts,
  * context switches, CPU shares) is taken over the sampler's latest interval, as the lines

@@ -2,7 +2,7 @@
  * Encodes replies into the exact bytes a client receives.
  *
  * Legacy replies copy the cJSON formatted printer of the original byte for byte
- * (PROTOCOL.md 1.6): TAB indentation, `":\t"`, members in the order result/error then id, and a
+ * (docs/protocol.md 1.6): TAB indentation, `":\t"`, members in the order result/error then id, and a
  * final LF, all in one buffer so the response leaves in one write. JSON-RPC 2.0 replies are
  * compact JSON on one line.
  *
@@ -50,7 +50,7 @@ function legacyIdJson(id: string | number): string {
 
 /**
  * Encodes one legacy reply, padded in front with spaces when needed so that the marker and the
- * bytes closing the response fall into one 2048-byte chunk of LEPV's reader (PROTOCOL.md 1.8).
+ * bytes closing the response fall into one 2048-byte chunk of LEPV's reader (docs/protocol.md 1.8).
  */
 function encodeLegacy(reply: Reply): Uint8Array {
   const idLine = reply.id === undefined || reply.id === null

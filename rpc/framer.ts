@@ -1,7 +1,7 @@
 /**
  * Finds request boundaries in a TCP byte stream.
  *
- * Clients send JSON values back to back with no delimiter (PROTOCOL.md 1.4): LEPV writes
+ * Clients send JSON values back to back with no delimiter (docs/protocol.md 1.4): LEPV writes
  * `{"method": "GetCmdTop"}` and waits, `nc` users add newlines, and a segment may end at any
  * byte. The framer scans bytes incrementally, remembering bracket nesting and string state
  * between chunks, so each byte is looked at once however the stream is split. A complete value

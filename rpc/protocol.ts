@@ -1,5 +1,5 @@
 /**
- * Constants of the lepd wire contract (PROTOCOL.md sections 1 and 6).
+ * Constants of the lepd wire contract (docs/protocol.md sections 1 and 6).
  *
  * Everything a client can observe byte for byte lives here and is imported, never retyped.
  *
@@ -48,7 +48,7 @@ export const ErrorMessage = {
 
 /**
  * LEPV reads responses in 2048-byte `recv` chunks and looks for the marker in each chunk on
- * its own (PROTOCOL.md 1.8): the marker and the bytes that close the response are kept
+ * its own (docs/protocol.md 1.8): the marker and the bytes that close the response are kept
  * inside one such chunk.
  */
 export const CLIENT_CHUNK_BYTES = 2048;

@@ -2,7 +2,7 @@
  * Turns a parsed JSON value into a request to run, or into the error to answer.
  *
  * Two dialects share the port. A request without a `"jsonrpc":"2.0"` member is *legacy*: what
- * LEPV and `nc` send, validated in the order of PROTOCOL.md 1.5 and answered in the cJSON style
+ * LEPV and `nc` send, validated in the order of docs/protocol.md 1.5 and answered in the cJSON style
  * with the marker. A request with it follows the JSON-RPC 2.0 specification (notifications,
  * batches, `null` ids) and is answered in compact JSON.
  *
@@ -71,7 +71,7 @@ export function validateRequest(
       dialect,
       code: ErrorCode.INVALID_REQUEST,
       message: ErrorMessage.INVALID_REQUEST,
-      // A legacy -32600 never echoes the id (PROTOCOL.md 1.6); JSON-RPC 2.0 answers with the id
+      // A legacy -32600 never echoes the id (docs/protocol.md 1.6); JSON-RPC 2.0 answers with the id
       // when it could be read, else null.
       ...(dialect === "2.0" ? { id: id ?? null } : {}),
     },

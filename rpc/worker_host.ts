@@ -4,7 +4,7 @@
  *
  * Deno 2.9 only lets a process read /proc when it holds every permission, so the main isolate
  * must run with `--allow-all`; the worker, which parses untrusted bytes, is given `net` for the
- * listen address and nothing else (SECURITY-DESIGN.md).
+ * listen address and nothing else (docs/security.md).
  *
  * @module
  */

@@ -44,7 +44,7 @@ const STOP_GRACE_MS = 30_000;
 const REQUIRED = ["SayHello", "ListAllMethod", "GetProcMeminfo", "GetProcCpuinfo"];
 
 /**
- * What each method's text must look like (its layout in PROTOCOL.md); a method missing here only
+ * What each method's text must look like (its layout in docs/protocol.md); a method missing here only
  * needs a non-empty text.
  */
 const LAYOUTS: Record<string, RegExp> = {

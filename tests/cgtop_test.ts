@@ -1,7 +1,7 @@
 /**
  * Tests of `GetCmdCgtop`: finding the cgroup layout (v2, v1, hybrid, co-mounted controllers,
  * none), the parsers of the v1 and v2 counter files, the bounded walk, rates and the row layout
- * of PROTOCOL.md 3.12, golden texts of the v1 and v2 fixture trees, cgroups that vanish, and the
+ * of docs/protocol.md 3.12, golden texts of the v1 and v2 fixture trees, cgroups that vanish, and the
  * live machine.
  *
  * @module

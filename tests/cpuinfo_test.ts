@@ -1,7 +1,7 @@
 /**
  * Tests of `GetCpuInfo`: the `cpu_name` rule on every x86, ARMv7 and AArch64 layout we have,
  * the CPU count and its fallbacks, golden texts of the fixture trees, what LEPV reads from it
- * (PROTOCOL.md 4.6), and the live machine.
+ * (docs/protocol.md 4.6), and the live machine.
  *
  * @module
  */

@@ -36,7 +36,7 @@ function sleep(ms: number): Promise<void> {
 
 Deno.test("legacy wire format, persistent connections and framing", async (t) => {
   await withDaemon([], async ({ port }) => {
-    await t.step("SayHello without id is byte-identical to PROTOCOL.md 1.6", async () => {
+    await t.step("SayHello without id is byte-identical to docs/protocol.md 1.6", async () => {
       const client = await Client.connect(port);
       await client.send('{"method":"SayHello"}');
       assert.equal(await client.readResponse(), '{\n\t"result":\t"Hello!lepdendstring"\n}\n');

@@ -1,5 +1,5 @@
 // GetCmdDf: /proc/mounts parsing, busybox's size arithmetic and row layout without the wrap,
-// LEPV's parsing rule (PROTOCOL.md 4.10) applied to the output, a fixture root with mounts that
+// LEPV's parsing rule (docs/protocol.md 4.10) applied to the output, a fixture root with mounts that
 // must be skipped, and the live system compared with `df -k` where that program exists.
 
 import assert from "node:assert/strict";
@@ -35,7 +35,7 @@ interface LepvDisk {
 }
 
 /**
- * LEPV's df parser (PROTOCOL.md 4.10): only lines starting with `/dev/`; name = token 0 without
+ * LEPV's df parser (docs/protocol.md 4.10): only lines starting with `/dev/`; name = token 0 without
  * the prefix, size, used, free = tokens 1–3 (a wrapped row would have no token 1).
  */
 function lepvDf(text: string): LepvDisk[] {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { encodeBatch, encodeReply, type Reply, sanitizeText } from "../rpc/encoder.ts";
 import { CLIENT_CHUNK_BYTES, ErrorCode, ErrorMessage, MARKER } from "../rpc/protocol.ts";
 import type { RequestId } from "../rpc/request.ts";
@@ -239,7 +239,7 @@ Deno.test("marker property: any text made of marker fragments yields one final m
   );
 });
 
-/** The unpadded legacy success response, built by hand from PROTOCOL.md 1.6. */
+/** The unpadded legacy success response, built by hand from docs/protocol.md 1.6. */
 function expectedLegacy(text: string, idJson?: string): { bytes: Uint8Array; tail: string } {
   const tail = idJson === undefined ? '"\n}\n' : `",\n\t"id":\t${idJson}\n}\n`;
   const head = `{\n\t"result":\t${JSON.stringify(text).slice(0, -1)}${MARKER}`;
@@ -247,7 +247,7 @@ function expectedLegacy(text: string, idJson?: string): { bytes: Uint8Array; tai
 }
 
 /**
- * Checks one padded response against PROTOCOL.md 1.8: the marker and the closing bytes lie in
+ * Checks one padded response against docs/protocol.md 1.8: the marker and the closing bytes lie in
  * one 2048-byte chunk; padding is spaces only, added only when the unpadded form would
  * violate that, and exactly `2048 − (m mod 2048)` long.
  */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@4.11.0";
 import { type Frame, JsonFramer } from "../rpc/framer.ts";
 
 const encoder = new TextEncoder();
@@ -199,7 +199,7 @@ for (const testCase of invalidCases) {
 }
 
 Deno.test("framer reports invalid as soon as the first byte cannot start a JSON value", () => {
-  // PROTOCOL.md 1.4: `garbage` is invalid before the end of the data ("g" cannot start a value),
+  // docs/protocol.md 1.4: `garbage` is invalid before the end of the data ("g" cannot start a value),
   // so the client gets -32700 at once instead of waiting for a delimiter that may never come.
   const framer = new JsonFramer({ maxValueBytes: LARGE });
   assert.deepEqual(kinds(framer.push(bytes("garbage"))), ["invalid"]);

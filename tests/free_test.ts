@@ -1,5 +1,5 @@
 /**
- * Tests of `GetCmdFree`: the pure formatter against the busybox layout of PROTOCOL.md 3.6
+ * Tests of `GetCmdFree`: the pure formatter against the busybox layout of docs/protocol.md 3.6
  * (table-driven), golden outputs of captured trees, and the live /proc/meminfo.
  *
  * @module
@@ -26,7 +26,7 @@ function meminfo(entries: Record<string, number>): Map<string, number> {
 
 const FORMAT_CASES: { name: string; meminfo: Map<string, number>; expected: string[] }[] = [
   {
-    name: "the example of PROTOCOL.md 3.6",
+    name: "the example of docs/protocol.md 3.6",
     meminfo: meminfo({
       MemTotal: 24684092,
       MemFree: 23905960,
@@ -107,7 +107,7 @@ for (const { name, meminfo, expected } of FORMAT_CASES) {
   });
 }
 
-Deno.test("formatFree: the columns of PROTOCOL.md 3.6 (11 + 6 × 13, 24 + 2 × 13, 10 + 3 × 13)", () => {
+Deno.test("formatFree: the columns of docs/protocol.md 3.6 (11 + 6 × 13, 24 + 2 × 13, 10 + 3 × 13)", () => {
   const lines = formatFree(meminfo({ MemTotal: 7, MemFree: 3, SwapTotal: 2, SwapFree: 1 }))
     .split("\n");
   assert.deepEqual(lines.map((line) => line.length), [89, 89, 50, 49, 0]);

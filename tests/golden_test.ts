@@ -1,7 +1,7 @@
 /**
  * Golden end-to-end tests: the real daemon runs against every captured /proc tree under
  * `tests/fixtures/<machine>/proc` (`--root`), and every `GetProc*` method must return the
- * fixture file byte for byte — after the wire sanitation of PROTOCOL.md 1.6/1.8 (UTF-8 with
+ * fixture file byte for byte — after the wire sanitation of docs/protocol.md 1.6/1.8 (UTF-8 with
  * replacement characters, NULs removed, the marker inside the text rewritten) — in the exact
  * legacy response shape. A file missing from a tree must give the "no such file" error.
  *
@@ -35,7 +35,7 @@ const KNOWN_TREES = [
 ];
 
 /**
- * HEAD order of PROTOCOL.md section 2, which is the order of `ListAllMethod`. The daemon may
+ * HEAD order of docs/protocol.md section 2, which is the order of `ListAllMethod`. The daemon may
  * not serve all of them yet; the ones it lists must keep this order.
  */
 const HEAD_METHODS = (
@@ -201,7 +201,7 @@ async function expectMethodList(client: Client): Promise<void> {
   assert.deepEqual(
     headListed,
     HEAD_METHODS.filter((name) => headListed.includes(name)),
-    "HEAD methods keep the order of PROTOCOL.md section 2",
+    "HEAD methods keep the order of docs/protocol.md section 2",
   );
   assert.deepEqual(
     names.slice(0, headListed.length),

@@ -1,5 +1,5 @@
 // GetCmdIostat: the /proc/diskstats parser, disk selection, interval arithmetic and the sysstat
-// 11.5 layout; golden reports of fixture trees; LEPV's parsing rule (PROTOCOL.md 4.9) applied to
+// 11.5 layout; golden reports of fixture trees; LEPV's parsing rule (docs/protocol.md 4.9) applied to
 // every report; and a live write with fsync that must show up as write throughput on its disk.
 
 import assert from "node:assert/strict";
@@ -50,7 +50,7 @@ interface LepvDevice {
 }
 
 /**
- * LEPV's iostat parser (PROTOCOL.md 4.9): `split("\n")` without stripping, the first line that
+ * LEPV's iostat parser (docs/protocol.md 4.9): `split("\n")` without stripping, the first line that
  * starts with `Device:` and everything after it; every non-blank line after the header is a
  * device: token 0 name, 5 rkB/s, 6 wkB/s, −1 %util, each must parse as a number.
  */

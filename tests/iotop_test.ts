@@ -1,6 +1,6 @@
 /**
  * Tests of `GetCmdIotop`: rate maths and humanising, I/O priority, sorting, the columns LEPV
- * reads (PROTOCOL.md 4.12, checked with LEPV's own regular expressions), golden texts of the
+ * reads (docs/protocol.md 4.12, checked with LEPV's own regular expressions), golden texts of the
  * fixture trees, failures, and a live run that watches a child process write to disk.
  *
  * @module
@@ -32,7 +32,7 @@ import {
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
 // ---------------------------------------------------------------------------------------------
-// LEPV's get_io_top (PROTOCOL.md 4.12), rewritten as closely as its description allows.
+// LEPV's get_io_top (docs/protocol.md 4.12), rewritten as closely as its description allows.
 
 const LEPV_HEADER = /^\W*TID\W+PRIO\W+USER\W+DISK READ\W+DISK WRITE\W+SWAPIN\W+IO\W+COMMAND\W*/i;
 const LEPV_RATE = /\s*\d+\.\d{2}\s*[GMKB|]\/s\s+/g;

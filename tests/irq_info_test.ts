@@ -1,5 +1,5 @@
 /**
- * Tests of `GetCmdIrqInfo` (PROTOCOL.md 3.11): the exact line, rates from /proc/stat's `intr`
+ * Tests of `GetCmdIrqInfo` (docs/protocol.md 3.11): the exact line, rates from /proc/stat's `intr`
  * and `softirq` totals that stay right above 2^31 and 2^32 and across 32-bit wraps, golden texts
  * of fixture trees and of one interval, failures, and a live run.
  *

@@ -1,4 +1,4 @@
-// The real client's view: LEPV's socket reader and parsers (PROTOCOL.md 1.8 and section 4),
+// The real client's view: LEPV's socket reader and parsers (docs/protocol.md 1.8 and section 4),
 // ported in tests/helpers/lepv.ts, against the real daemon on the live system. A failure here
 // is a LEPV polling timer that would die.
 

@@ -1,7 +1,7 @@
 /**
  * Tests of `GetCmdMpstat` and `GetCmdMpstat-I`: the /proc/interrupts and /proc/softirqs parser
  * on x86, ARMv7 and AArch64 layouts, counter increases (32-bit wraps, resets, 64-bit sums),
- * mpstat's percentages, the exact layouts of PROTOCOL.md 3.2 and 3.3, LEPV's parsing rules of
+ * mpstat's percentages, the exact layouts of docs/protocol.md 3.2 and 3.3, LEPV's parsing rules of
  * 4.7 and 4.8 applied to the output, golden texts of fixture trees (static, and one interval of
  * a synthetic machine with an offline CPU), failures, and a live run with one CPU kept busy.
  *
@@ -61,7 +61,7 @@ function times(values: Partial<CpuTimes>): CpuTimes {
 }
 
 // ---------------------------------------------------------------------------------------------
-// LEPV's parsers (PROTOCOL.md 4 and 4.7, 4.8), rewritten from their description.
+// LEPV's parsers (docs/protocol.md 4 and 4.7, 4.8), rewritten from their description.
 
 /** `split_to_lines`: strip the whole text, split on newlines and on a literal backslash-n. */
 function splitToLines(result: string): string[] {
@@ -438,9 +438,9 @@ Deno.test("mpstatRows: `all`, then CPUs 0 … highest, offline ones all zero", (
 });
 
 // ---------------------------------------------------------------------------------------------
-// Layouts of PROTOCOL.md 3.2 and 3.3.
+// Layouts of docs/protocol.md 3.2 and 3.3.
 
-Deno.test("formatMpstat reproduces the sysstat 11.5.1 example of PROTOCOL.md 3.2", () => {
+Deno.test("formatMpstat reproduces the sysstat 11.5.1 example of docs/protocol.md 3.2", () => {
   const text = formatMpstat([
     { cpu: "all", percentages: [0, 0, 1, 0, 0, 0.5, 0, 0, 0, 98.5] },
     { cpu: 0, percentages: [0, 0, 1.98, 0, 0, 0.99, 0, 0, 0, 97.03] },
@@ -482,7 +482,7 @@ Deno.test("formatMpstat widens a field only when the value needs it (CPU 10000, 
   assert.equal(lines[4], "23:59:59    10000" + "    0.00".repeat(9) + "  100.00");
 });
 
-Deno.test("formatMpstatInterrupts reproduces the example of PROTOCOL.md 3.3, without the quote", () => {
+Deno.test("formatMpstatInterrupts reproduces the example of docs/protocol.md 3.3, without the quote", () => {
   const rates = (labels: string[], rows: number[][]) => ({
     labels,
     rows: rows.map((perSecond, cpu) => ({ cpu, perSecond })),

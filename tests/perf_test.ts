@@ -1,7 +1,7 @@
 /**
  * Tests of the perf-backed methods: the stack folder against `perf script` outputs captured on
  * a real machine (expected folds made by a transcription of stackcollapse-perf.pl), the rules
- * LEPV parses perf texts with (PROTOCOL.md 4.14, 4.15), output caps, the recording queue, the
+ * LEPV parses perf texts with (docs/protocol.md 4.14, 4.15), output caps, the recording queue, the
  * fixed argument templates, error paths with a fake perf, and live runs of the real perf.
  *
  * @module
@@ -53,7 +53,7 @@ const context: CollectorContext = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// What LEPV makes of the texts (PROTOCOL.md 4.14, 4.15), rewritten from their description.
+// What LEPV makes of the texts (docs/protocol.md 4.14, 4.15), rewritten from their description.
 
 interface LepvPerfRow {
   overhead: string;

@@ -1,7 +1,7 @@
 /**
  * Tests of `GetCmdProcrank` and of the per-process memory reader it shares with smem: the
  * smaps parser and the procrank formatter (table-driven, and read back with the parsing rules
- * of LEPV, PROTOCOL.md 4.13), golden outputs of captured trees — including the smaps fallback
+ * of LEPV, docs/protocol.md 4.13), golden outputs of captured trees — including the smaps fallback
  * of kernels before 4.14 — and the live /proc of this machine.
  *
  * @module
@@ -37,7 +37,7 @@ function fixtureFs(tree: string): ProcFs {
   return new ProcFs({ root: treeRoot(tree), maxFileBytes: 1 << 24 });
 }
 
-/** What LEPV's `getProcrank` extracts from a result (PROTOCOL.md 4.13). */
+/** What LEPV's `getProcrank` extracts from a result (docs/protocol.md 4.13). */
 interface LepvProcrank {
   rows: { pid: number; vss: number; rss: number; pss: number; uss: number; cmdline: string }[];
   /** Token −3 and −2 of the third line from the end, without their unit. */
@@ -283,7 +283,7 @@ const FORMAT_CASES: {
   expected: string[];
 }[] = [
   {
-    name: "rows of PROTOCOL.md 3.9, given in the wrong order",
+    name: "rows of docs/protocol.md 3.9, given in the wrong order",
     rows: [
       row(429, 3836, 708, 135, 116, "/sbin/getty"),
       row(6938, 812580, 171020, 161687, 159068, "/usr/lib/firefox/firefox"),

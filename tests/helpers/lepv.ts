@@ -1,6 +1,6 @@
 /**
  * A port of what the real client, LEPV (2019 master), does with lepd's responses
- * (PROTOCOL.md 1.8 and section 4): its socket reader, and the parsers of each method's text.
+ * (docs/protocol.md 1.8 and section 4): its socket reader, and the parsers of each method's text.
  * The parsers throw where LEPV's Python would raise, so a test fails exactly where the real
  * client's polling timer would die.
  *

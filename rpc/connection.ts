@@ -13,6 +13,7 @@
 import type { Logger } from "../log.ts";
 import { encodeBatch, encodeReply, type Outcome, type Reply } from "./encoder.ts";
 import { type Frame, JsonFramer } from "./framer.ts";
+import { arrayElements } from "./members.ts";
 import type { MethodOutcome } from "./messages.ts";
 import { ErrorCode, ErrorMessage } from "./protocol.ts";
 import { type Call, type Dialect, validateRequest } from "./request.ts";
@@ -46,6 +47,8 @@ export class Connection {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerKind: "idle" | "stall" | undefined;
   #busy = false;
+  /** Dialect of the latest request, which a parse error after it is answered in. */
+  #dialect: Dialect | undefined;
   #closing = false;
   #closed = false;
 
@@ -114,15 +117,23 @@ export class Connection {
           : ErrorMessage.PARSE_ERROR;
         const reason = frame.kind === "oversize" ? "request too large" : frame.reason;
         this.#context.log.debug(`${this.#peer}: closing after a parse error (${reason})`);
+        const dialect = parseErrorDialect(
+          this.#dialect,
+          frame.kind === "invalid" ? frame.text : undefined,
+        );
         await this.#write(
-          encodeReply({ dialect: "legacy", outcome: failure(ErrorCode.PARSE_ERROR, message) }),
+          encodeReply({
+            dialect,
+            outcome: failure(ErrorCode.PARSE_ERROR, message),
+            ...(dialect === "2.0" ? { id: null } : {}),
+          }),
         );
         return true;
       }
       this.#busy = true;
       this.#disarm();
       try {
-        const response = await this.#respond(frame.value);
+        const response = await this.#respond(frame.value, frame.text);
         if (response !== undefined) await this.#write(response);
       } finally {
         this.#busy = false;
@@ -132,11 +143,12 @@ export class Connection {
   }
 
   /** The bytes answering one parsed value, or undefined when nothing is to be sent. */
-  async #respond(value: unknown): Promise<Uint8Array | undefined> {
+  async #respond(value: unknown, text: string): Promise<Uint8Array | undefined> {
     if (!Array.isArray(value)) {
-      const reply = await this.#answer(value);
+      const reply = await this.#answer(value, text);
       return reply === undefined ? undefined : encodeReply(reply);
     }
+    this.#dialect = "2.0";
     if (value.length === 0 || value.length > this.#context.maxBatch) {
       const message = value.length === 0
         ? ErrorMessage.INVALID_REQUEST
@@ -148,19 +160,28 @@ export class Connection {
       });
     }
     const replies: Reply[] = [];
-    for (const element of value) {
-      const reply = await this.#answer(element, "2.0");
+    const sources = arrayElements(text);
+    for (const [index, element] of value.entries()) {
+      const reply = await this.#answer(element, sources[index], "2.0");
       if (reply !== undefined) replies.push(reply);
     }
     return replies.length === 0 ? undefined : encodeBatch(replies);
   }
 
   /** Validates and runs one request; undefined for a JSON-RPC 2.0 notification. */
-  async #answer(value: unknown, dialect?: Dialect): Promise<Reply | undefined> {
+  async #answer(
+    value: unknown,
+    source: string | undefined,
+    dialect?: Dialect,
+  ): Promise<Reply | undefined> {
     const validation = validateRequest(value, {
       hasMethod: (name) => this.#context.hasMethod(name),
       ...(dialect === undefined ? {} : { dialect }),
+      ...(source === undefined ? {} : { source }),
     });
+    if (dialect === undefined) {
+      this.#dialect = validation.ok ? validation.call.dialect : validation.rejection.dialect;
+    }
     if (!validation.ok) {
       const { rejection } = validation;
       if (isNotification(rejection) && rejection.code === ErrorCode.METHOD_NOT_FOUND) {
@@ -171,6 +192,7 @@ export class Connection {
         outcome: failure(rejection.code, rejection.message),
       };
       if (rejection.id !== undefined) reply.id = rejection.id;
+      if (rejection.idSource !== undefined) reply.idSource = rejection.idSource;
       return reply;
     }
     const { call } = validation;
@@ -178,6 +200,7 @@ export class Connection {
     if (isNotification(call)) return undefined;
     const reply: Reply = { dialect: call.dialect, outcome };
     if (call.id !== undefined) reply.id = call.id;
+    if (call.idSource !== undefined) reply.idSource = call.idSource;
     return reply;
   }
 
@@ -226,6 +249,16 @@ export class Connection {
       // Already closed by the peer's reset; nothing left to release.
     }
   }
+}
+
+/**
+ * The dialect a parse error is answered in: that of the connection's latest request, or, before
+ * any, JSON-RPC 2.0 when the broken text already said `"jsonrpc":"2.0"` (a batch's or an
+ * object's), else legacy (docs/protocol.md 1.6).
+ */
+export function parseErrorDialect(latest: Dialect | undefined, text: string | undefined): Dialect {
+  if (latest !== undefined) return latest;
+  return text !== undefined && /"jsonrpc"\s*:\s*"2\.0"/.test(text) ? "2.0" : "legacy";
 }
 
 /** A JSON-RPC 2.0 request without an id: the client wants no reply. */

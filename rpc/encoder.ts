@@ -22,9 +22,13 @@ export interface Reply {
   dialect: Dialect;
   outcome: Outcome;
   id?: RequestId;
+  /** A numeric id's source text when a double does not print it back as sent (`Call.idSource`). */
+  idSource?: string;
 }
 
 const encoder = new TextEncoder();
+/** `JSON.rawJSON` (V8 11.4+): a value `JSON.stringify` writes as the given JSON text. */
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 const SPACE = 0x20;
 
 /**
@@ -39,11 +43,16 @@ export function sanitizeText(text: string): string {
 }
 
 /**
- * A legacy id as cJSON printed it: strings re-encoded, numbers truncated toward zero and
- * printed as integers without exponent (`1.9` → `1`, `1e3` → `1000`).
+ * A legacy id as cJSON printed it: strings re-encoded without NUL characters (cJSON dropped
+ * `\u0000`), numbers truncated toward zero and printed as integers without exponent (`1.9` →
+ * `1`, `1e3` → `1000`). A number too large for a double (`1e400`) has no integer to print and
+ * is echoed as it was sent.
  */
-function legacyIdJson(id: string | number): string {
-  if (typeof id === "string") return JSON.stringify(id);
+function legacyIdJson(id: string | number, source: string | undefined): string {
+  if (typeof id === "string") {
+    return JSON.stringify(id.includes("\0") ? id.replaceAll("\0", "") : id);
+  }
+  if (!Number.isFinite(id)) return source ?? "0";
   const whole = Math.trunc(id);
   return Number.isSafeInteger(whole) ? String(whole) : BigInt(whole).toString();
 }
@@ -55,7 +64,7 @@ function legacyIdJson(id: string | number): string {
 function encodeLegacy(reply: Reply): Uint8Array {
   const idLine = reply.id === undefined || reply.id === null
     ? ""
-    : `,\n\t"id":\t${legacyIdJson(reply.id)}`;
+    : `,\n\t"id":\t${legacyIdJson(reply.id, reply.idSource)}`;
   let head: string;
   let tail: string;
   if ("result" in reply.outcome) {
@@ -85,7 +94,9 @@ function jsonRpc2Object(reply: Reply): Record<string, unknown> {
   const outcome = "result" in reply.outcome
     ? { result: sanitizeText(reply.outcome.result) }
     : { error: reply.outcome.error };
-  return { jsonrpc: "2.0", ...outcome, id: reply.id ?? null };
+  // The id goes back exactly as the client wrote it, digits and exponent included.
+  const id = reply.idSource === undefined ? reply.id ?? null : rawJSON(reply.idSource);
+  return { jsonrpc: "2.0", ...outcome, id };
 }
 
 /** Encodes one reply in its dialect, ready for a single write. */

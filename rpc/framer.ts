@@ -12,10 +12,13 @@
 
 /** What the framer found in the bytes given so far. */
 export type Frame =
-  /** A complete, syntactically valid JSON value. */
-  | { kind: "value"; value: unknown }
-  /** Bytes that are not JSON; nothing after them can be trusted. */
-  | { kind: "invalid"; reason: string }
+  /** A complete, syntactically valid JSON value, and its text. */
+  | { kind: "value"; value: unknown; text: string }
+  /**
+   * Bytes that are not JSON; nothing after them can be trusted. `text` holds what had arrived
+   * of the broken value, when there was any.
+   */
+  | { kind: "invalid"; reason: string; text?: string }
   /** One value grew past the byte limit before it was complete. */
   | { kind: "oversize"; limit: number };
 
@@ -156,7 +159,8 @@ export class JsonFramer {
             this.#closers.push(CLOSE_BRACKET);
           } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
             if (this.#closers.pop() !== byte) {
-              this.#fail(frames, `mismatched ${describeByte(byte)}`);
+              const text = this.#partialText(chunk.subarray(valueStart, i + 1));
+              this.#fail(frames, `mismatched ${describeByte(byte)}`, text);
             } else if (this.#closers.length === 0) {
               this.#complete(frames, chunk, valueStart, i + 1);
               valueStart = -1;
@@ -185,7 +189,8 @@ export class JsonFramer {
     if (this.#state === State.Scalar) {
       this.#complete(frames, new Uint8Array(0), 0, 0);
     } else if (this.inValue) {
-      this.#fail(frames, "the connection ended inside a JSON value");
+      const text = this.#partialText(new Uint8Array(0));
+      this.#fail(frames, "the connection ended inside a JSON value", text);
     }
     return frames;
   }
@@ -230,17 +235,27 @@ export class JsonFramer {
     this.#reset();
     const text = this.#decoder.decode(bytes);
     try {
-      frames.push({ kind: "value", value: JSON.parse(text) });
+      frames.push({ kind: "value", value: JSON.parse(text), text });
     } catch (error) {
-      this.#fail(frames, (error as Error).message);
+      this.#fail(frames, (error as Error).message, text);
     }
     if (this.#pending.length > 4096) this.#pending = new Uint8Array(0);
   }
 
-  #fail(frames: Frame[], reason: string): void {
+  /** The bytes of the value in progress that arrived earlier, then `tail`, as text. */
+  #partialText(tail: Uint8Array): string {
+    const head = this.#decoder.decode(this.#pending.subarray(0, this.#pendingLength), {
+      stream: true,
+    });
+    return head + this.#decoder.decode(tail);
+  }
+
+  #fail(frames: Frame[], reason: string, text?: string): void {
     this.#reset();
     this.#state = State.Broken;
-    frames.push({ kind: "invalid", reason });
+    frames.push(
+      text === undefined ? { kind: "invalid", reason } : { kind: "invalid", reason, text },
+    );
   }
 
   #reset(): void {

@@ -9,8 +9,8 @@ function validate(json: string, dialect?: Dialect): Validation {
   return validateRequest(
     value,
     dialect === undefined
-      ? { hasMethod: (name) => REGISTERED.has(name) }
-      : { hasMethod: (name) => REGISTERED.has(name), dialect },
+      ? { hasMethod: (name) => REGISTERED.has(name), source: json }
+      : { hasMethod: (name) => REGISTERED.has(name), dialect, source: json },
   );
 }
 
@@ -144,6 +144,17 @@ const legacyCases: Record<string, Case> = {
     request: '{"Method":"Nope","method":"SayHello"}',
     expected: { ok: false, rejection: { dialect: "legacy", ...methodNotFound } },
   },
+  "first of two identical id members wins": {
+    request: '{"method":"SayHello","id":1,"id":2}',
+    expected: { ok: true, call: { dialect: "legacy", method: "SayHello", id: 1 } },
+  },
+  "an id beyond a double keeps its source": {
+    request: '{"method":"SayHello","id":1e400}',
+    expected: {
+      ok: true,
+      call: { dialect: "legacy", method: "SayHello", id: Infinity, idSource: "1e400" },
+    },
+  },
   "first of two id members wins": {
     request: '{"method":"Nope","id":8,"ID":true}',
     expected: { ok: false, rejection: { dialect: "legacy", ...methodNotFound, id: 8 } },
@@ -227,9 +238,33 @@ const rpc2Cases: Record<string, Case> = {
     request: '{"jsonrpc":"2.0","method":"SayHello","id":{}}',
     expected: rpc2Invalid(null),
   },
-  "case-insensitive jsonrpc member selects 2.0": {
+  "a jsonrpc member spelled otherwise is a legacy request": {
     request: '{"JSONRPC":"2.0","Method":"SayHello","ID":2}',
-    expected: { ok: true, call: { dialect: "2.0", method: "SayHello", id: 2 } },
+    expected: { ok: true, call: { dialect: "legacy", method: "SayHello", id: 2 } },
+  },
+  "member names are exact: Id is not the id": {
+    request: '{"jsonrpc":"2.0","method":"SayHello","Id":5,"id":6}',
+    expected: { ok: true, call: { dialect: "2.0", method: "SayHello", id: 6 } },
+  },
+  "Method is not the method": {
+    request: '{"jsonrpc":"2.0","Method":"SayHello","id":1}',
+    expected: rpc2Invalid(1),
+  },
+  "the first of two equal names wins": {
+    request: '{"jsonrpc":"2.0","method":"SayHello","id":5,"id":6}',
+    expected: { ok: true, call: { dialect: "2.0", method: "SayHello", id: 5 } },
+  },
+  "a big integer id keeps its digits": {
+    request: '{"jsonrpc":"2.0","method":"SayHello","id":12345678901234567890}',
+    expected: {
+      ok: true,
+      call: {
+        dialect: "2.0",
+        method: "SayHello",
+        id: 12345678901234567890,
+        idSource: "12345678901234567890",
+      },
+    },
   },
   "forced 2.0 without jsonrpc is invalid and echoes id": {
     request: '{"method":"SayHello","id":4}',
@@ -266,7 +301,9 @@ for (const [name, testCase] of Object.entries(rpc2Cases)) {
 
 Deno.test("isJsonRpc2 accepts only the string 2.0 in an object", () => {
   assert.equal(isJsonRpc2({ jsonrpc: "2.0" }), true);
-  assert.equal(isJsonRpc2({ JsonRpc: "2.0", method: "x" }), true);
+  assert.equal(isJsonRpc2({ JsonRpc: "2.0", method: "x" }), false);
+  assert.equal(isJsonRpc2({ jsonrpc: "2.0" }, '{"jsonrpc":"2.0","jsonrpc":"1.0"}'), true);
+  assert.equal(isJsonRpc2({ jsonrpc: "1.0" }, '{"jsonrpc":"1.0","jsonrpc":"2.0"}'), false);
   assert.equal(isJsonRpc2({ jsonrpc: "1.0" }), false);
   assert.equal(isJsonRpc2({ jsonrpc: 2 }), false);
   assert.equal(isJsonRpc2({ jsonrpc: "2" }), false);

@@ -23,19 +23,51 @@
  * @module
  */
 
+/** A timer handle of a {@link Clock}, opaque to the sampler. */
+export type TimerId = unknown;
+
+type RealTimer = ReturnType<typeof setTimeout>;
+
+/**
+ * The time a sampler runs on: its readings and its timers. The daemon uses {@link REAL_CLOCK};
+ * tests pass a virtual one and move it forward themselves, so they need not sleep.
+ */
+export interface Clock {
+  /** Monotonic milliseconds (as `this.#clock.now()`). */
+  now(): number;
+  /** Wall-clock milliseconds since the epoch (as `this.#clock.wallNow()`). */
+  wallNow(): number;
+  setTimeout(callback: () => void, ms: number): TimerId;
+  clearTimeout(id: TimerId | undefined): void;
+  setInterval(callback: () => void, ms: number): TimerId;
+  clearInterval(id: TimerId | undefined): void;
+}
+
+/** The process's own clocks and timers. */
+export const REAL_CLOCK: Clock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (id) => clearTimeout(id as RealTimer | undefined),
+  setInterval: (callback, ms) => setInterval(callback, ms),
+  clearInterval: (id) => clearInterval(id as RealTimer | undefined),
+};
+
 /** One timer that ticks every source of one interval length, in registration order. */
 class SharedClock {
+  readonly #clock: Clock;
   readonly #intervalMs: number;
   readonly #subscribers = new Set<() => void>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: TimerId | undefined;
 
-  constructor(intervalMs: number) {
+  constructor(clock: Clock, intervalMs: number) {
+    this.#clock = clock;
     this.#intervalMs = intervalMs;
   }
 
   subscribe(tick: () => void): void {
     this.#subscribers.add(tick);
-    this.#timer ??= setInterval(() => {
+    this.#timer ??= this.#clock.setInterval(() => {
       for (const subscriber of [...this.#subscribers]) subscriber();
     }, this.#intervalMs);
   }
@@ -43,20 +75,26 @@ class SharedClock {
   unsubscribe(tick: () => void): void {
     this.#subscribers.delete(tick);
     if (this.#subscribers.size > 0 || this.#timer === undefined) return;
-    clearInterval(this.#timer);
+    this.#clock.clearInterval(this.#timer);
     this.#timer = undefined;
   }
 }
 
-const clocks = new Map<number, SharedClock>();
+/** The shared clocks, per time source and interval length. */
+const clocks = new WeakMap<Clock, Map<number, SharedClock>>();
 
-function clockOf(intervalMs: number): SharedClock {
-  let clock = clocks.get(intervalMs);
-  if (clock === undefined) {
-    clock = new SharedClock(intervalMs);
-    clocks.set(intervalMs, clock);
+function clockOf(clock: Clock, intervalMs: number): SharedClock {
+  let byInterval = clocks.get(clock);
+  if (byInterval === undefined) {
+    byInterval = new Map();
+    clocks.set(clock, byInterval);
   }
-  return clock;
+  let shared = byInterval.get(intervalMs);
+  if (shared === undefined) {
+    shared = new SharedClock(clock, intervalMs);
+    byInterval.set(intervalMs, shared);
+  }
+  return shared;
 }
 
 /** Two consecutive snapshots and the time between them. */
@@ -75,6 +113,8 @@ export interface SamplingOptions {
   intervalMs?: number;
   /** Stop after this long without a request (default 60 000 ms). */
   idleStopMs?: number;
+  /** Time and timers (default {@link REAL_CLOCK}; tests pass a virtual clock). */
+  clock?: Clock;
 }
 
 /** How a source takes its snapshots; see the module documentation. */
@@ -99,13 +139,14 @@ export class SampledSource<T> {
   readonly #intervalMs: number;
   readonly #idleStopMs: number;
   readonly #mode: SamplingMode;
+  readonly #clock: Clock;
   #previous: Snapshot<T> | undefined;
   #latest: Snapshot<T> | undefined;
   readonly #onTick = () => this.#tick();
   /** On a clock: subscribed to it. */
   #running = false;
   /** On demand: the one-shot timer that takes the snapshot waiting requests need. */
-  #pending: ReturnType<typeof setTimeout> | undefined;
+  #pending: TimerId | undefined;
   #lastDemandMs = 0;
   #waiters: {
     ready: (interval: Interval<T>) => boolean;
@@ -123,6 +164,7 @@ export class SampledSource<T> {
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#idleStopMs = options.idleStopMs ?? 60_000;
     this.#mode = mode;
+    this.#clock = options.clock ?? REAL_CLOCK;
   }
 
   /** True while the source samples: it ticks, or holds snapshots to answer from. */
@@ -149,13 +191,13 @@ export class SampledSource<T> {
    */
   intervalWhere(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
     if (this.#mode === "demand") return this.#onDemand(ready);
-    this.#lastDemandMs = performance.now();
+    this.#lastDemandMs = this.#clock.now();
     const waiting = this.#wait(ready);
     if (!this.#running) {
       // Stopped, so there are no snapshots: this one starts a pair. A failure fails the request.
       if (!this.#advance()) return waiting;
       this.#running = true;
-      clockOf(this.#intervalMs).subscribe(this.#onTick);
+      clockOf(this.#clock, this.#intervalMs).subscribe(this.#onTick);
     }
     this.#settle();
     return waiting;
@@ -163,9 +205,9 @@ export class SampledSource<T> {
 
   /** Stops sampling and drops the snapshots; waiting requests fail with `reason`. */
   stop(reason: unknown = new Error("Sampling stopped")): void {
-    if (this.#running) clockOf(this.#intervalMs).unsubscribe(this.#onTick);
+    if (this.#running) clockOf(this.#clock, this.#intervalMs).unsubscribe(this.#onTick);
     this.#running = false;
-    clearTimeout(this.#pending);
+    this.#clock.clearTimeout(this.#pending);
     this.#pending = undefined;
     this.#previous = undefined;
     this.#latest = undefined;
@@ -175,7 +217,7 @@ export class SampledSource<T> {
   }
 
   #onDemand(ready: (interval: Interval<T>) => boolean): Promise<Interval<T>> {
-    const now = performance.now();
+    const now = this.#clock.now();
     if (this.#idle() && this.#pending === undefined) {
       // Rates over more than the idle time would be stale averages: start afresh.
       this.#previous = undefined;
@@ -203,8 +245,8 @@ export class SampledSource<T> {
   /** On demand: takes the next snapshot one interval after the latest, for waiting requests. */
   #schedule(): void {
     if (this.#pending !== undefined) return;
-    const due = this.#latest!.monotonicMs + this.#intervalMs - performance.now();
-    this.#pending = setTimeout(() => {
+    const due = this.#latest!.monotonicMs + this.#intervalMs - this.#clock.now();
+    this.#pending = this.#clock.setTimeout(() => {
       this.#pending = undefined;
       if (!this.#advance()) return;
       this.#settle();
@@ -214,11 +256,11 @@ export class SampledSource<T> {
 
   /** True when no request came for the idle time. */
   #idle(): boolean {
-    return performance.now() - this.#lastDemandMs > this.#idleStopMs;
+    return this.#clock.now() - this.#lastDemandMs > this.#idleStopMs;
   }
 
   #take(): Snapshot<T> {
-    return { value: this.#read(), monotonicMs: performance.now(), wallMs: Date.now() };
+    return { value: this.#read(), monotonicMs: this.#clock.now(), wallMs: this.#clock.wallNow() };
   }
 
   /**
@@ -264,7 +306,7 @@ export class SampledSource<T> {
     }
     // A source started just before a shared tick waits for the next one: an interval much
     // shorter than intended would make rates noisy.
-    const sinceLatest = performance.now() - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
+    const sinceLatest = this.#clock.now() - (this.#latest?.monotonicMs ?? Number.NEGATIVE_INFINITY);
     if (sinceLatest < this.#intervalMs / 2) return;
     if (this.#advance()) this.#settle();
   }

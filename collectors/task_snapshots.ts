@@ -19,7 +19,7 @@ import {
   type TaskStat,
   USER_HZ,
 } from "./processes.ts";
-import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
+import { type Interval, REAL_CLOCK, SampledSource, type SamplingOptions } from "./sampler.ts";
 
 /** One process in a snapshot. */
 export interface ProcessEntry {
@@ -183,8 +183,9 @@ export class TaskSampling {
   constructor(fs: ProcFs, options: SamplingOptions = {}) {
     const reader = new TaskReader(fs);
     const idleStopMs = options.idleStopMs ?? 60_000;
+    const clock = options.clock ?? REAL_CLOCK;
     this.#source = new SampledSource(
-      () => reader.read(performance.now() < this.#threadsWantedUntilMs),
+      () => reader.read(clock.now() < this.#threadsWantedUntilMs),
       options,
     );
     const stop = () => this.stop();
@@ -197,7 +198,7 @@ export class TaskSampling {
     };
     this.threads = {
       interval: async () => {
-        this.#threadsWantedUntilMs = performance.now() + idleStopMs;
+        this.#threadsWantedUntilMs = clock.now() + idleStopMs;
         // Snapshots taken before threads were wanted lack them: wait for two that have them.
         const { previous, latest, ...timing } = await this.#source.intervalWhere((interval) =>
           interval.previous.threads !== undefined && interval.latest.threads !== undefined

@@ -27,6 +27,13 @@ export interface ServerConfig {
   stallTimeoutMs: number;
   /** On shutdown, how long responses in flight may take before connections are cut. */
   shutdownGraceMs: number;
+  /**
+   * Bytes of replies one request (a batch counts as one) may return beyond its first reply;
+   * later batch items get an error instead (default in server.ts).
+   */
+  maxResponseBytesPerConnection?: number;
+  /** Bytes of replies held by all connections together, waiting to be written (default in server.ts). */
+  maxResponseBytesTotal?: number;
   /** Client networks allowed to connect (CIDR); empty means everyone. */
   allowFrom: string[];
   logLevel: LogLevel;

@@ -64,11 +64,23 @@ export interface NetworkWorker {
  */
 export function startNetworkWorker(
   config: ServerConfig,
-  options: { methods: MethodTable; log: Logger },
+  options: {
+    methods: MethodTable;
+    log: Logger;
+    /**
+     * Called once when the worker dies after it started listening (an uncaught error): the
+     * process no longer serves anyone and should exit.
+     */
+    onDeath?: (reason: string) => void;
+    /** The worker's module (tests only; default rpc/worker.ts beside this module). */
+    workerUrl?: URL;
+  },
 ): Promise<NetworkWorker> {
   const { methods, log } = options;
   const registered = new Set(methods.names());
-  const worker = new Worker(workerModule(import.meta.url), {
+  let listening = false;
+  let stopping = false;
+  const worker = new Worker(options.workerUrl ?? workerModule(import.meta.url), {
     type: "module",
     name: "lepd-rpc",
     deno: { permissions: workerPermissions(listenAddress(config.hostname, config.port)) },
@@ -82,15 +94,22 @@ export function startNetworkWorker(
       log.error(`Network worker failed: ${event.message}`);
       reject(new Error(event.message));
       stopped?.();
+      if (listening && !stopping) {
+        stopping = true;
+        worker.terminate();
+        options.onDeath?.(event.message);
+      }
     };
     worker.onmessage = async (event: MessageEvent<FromWorker>) => {
       const message = event.data;
       switch (message.type) {
         case "listening":
+          listening = true;
           resolve({
             address: { hostname: message.hostname, port: message.port },
             stop: () =>
               new Promise<void>((done) => {
+                stopping = true;
                 stopped = () => {
                   worker.terminate();
                   done();

@@ -38,6 +38,7 @@
  * @module
  */
 
+import { counterIncrease } from "./counter.ts";
 import { MethodFailure } from "./failure.ts";
 import { printable } from "./processes.ts";
 import type { ProcFs } from "./proc_fs.ts";
@@ -396,10 +397,10 @@ function rate(
   latest: number | undefined,
   seconds: number,
 ): number | undefined {
-  if (previous === undefined || latest === undefined || latest < previous || seconds <= 0) {
-    return undefined;
-  }
-  return (latest - previous) / seconds;
+  // cpuacct.usage, cpu.stat and the byte sums over devices start again from 0 when a cgroup is
+  // created again under the same path: a restart, whose figure is unknown (`-`).
+  const increase = counterIncrease(previous, latest, "monotonic");
+  return increase === undefined || seconds <= 0 ? undefined : increase / seconds;
 }
 
 /** The rows of the latest snapshot, with rates over the interval. */

@@ -3,15 +3,13 @@
  * increase of a kernel counter between two readings (32-bit wraparound included), rates per CPU
  * over an interval, and sampled sources of both files for the mpstat `-I` method.
  *
- * Counts are JavaScript numbers. They are exact up to 2^53 (`Number.MAX_SAFE_INTEGER`); the
- * kernel's per-CPU interrupt and softirq counters are 32-bit (`unsigned int`) and only the sums
- * in /proc/stat are 64-bit, which would need ≈ 285 years at a million interrupts a second to pass
- * 2^53. Beyond it a count keeps its magnitude and loses its last digits (the spacing of doubles,
- * 2048 near 2^64), so a rate is off by at most that spacing per interval — it never wraps.
+ * The kernel's per-CPU interrupt and softirq counters are 32-bit (`unsigned int`); their
+ * increases are taken by the shared counter helper (counter.ts) with that width.
  *
  * @module
  */
 
+import { counterDelta, counterRate } from "./counter.ts";
 import { MethodFailure } from "./failure.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { SampledSource, type SamplingOptions } from "./sampler.ts";
@@ -82,24 +80,13 @@ export function parseIrqTable(text: string): IrqTable {
   return table;
 }
 
-/** Per-CPU interrupt and softirq counters are `unsigned int` in the kernel: they wrap at 2^32. */
-const WRAP = 2 ** 32;
-
 /**
- * How much a kernel counter grew between two readings, never negative.
- *
- * A decrease is read modulo 2^32: a per-CPU counter that passed 2^32 − 1 and went on from 0, and
- * a 64-bit sum of such counters (/proc/stat's `intr` total on x86 and its `softirq` total) that
- * dropped by 2^32 when one of them wrapped, both fall short of the truth by a multiple of 2^32 —
- * sysstat gets the first right by unsigned arithmetic and the second wrong. A decrease that is
- * not a wrap by that reading (it would mean 2^31 or more events in one interval), such as a
- * counter that started again from 0 because its interrupt was freed and allocated anew, counts
- * as no increase rather than a huge one.
+ * How much a per-CPU interrupt or softirq counter (`unsigned int` in the kernel), or a 64-bit
+ * sum of such counters (/proc/stat's `intr` and `softirq` totals, which drop by 2^32 when one of
+ * them wraps), grew between two readings: {@link counterDelta} of width 32.
  */
 export function counterIncrease(previous: number, latest: number): number {
-  if (latest >= previous) return latest - previous;
-  const modulo = ((latest - previous) % WRAP + WRAP) % WRAP;
-  return modulo < WRAP / 2 ? modulo : 0;
+  return counterDelta(previous, latest, 32);
 }
 
 /** Per-second rates of one table over an interval, one row per requested CPU. */
@@ -129,11 +116,8 @@ export function irqRates(
     const previousColumn = previous.cpus.indexOf(cpu);
     const perSecond = latest.lines.map((line) => {
       const before = previousByLabel.get(line.label);
-      if (latestColumn < 0 || previousColumn < 0 || before === undefined || seconds <= 0) {
-        return 0;
-      }
-      return counterIncrease(before.counts[previousColumn]!, line.counts[latestColumn]!) /
-        seconds;
+      if (latestColumn < 0 || previousColumn < 0 || before === undefined) return 0;
+      return counterRate(before.counts[previousColumn], line.counts[latestColumn], 32, seconds);
     });
     return { cpu, perSecond };
   });

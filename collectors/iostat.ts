@@ -14,6 +14,7 @@
  * @module
  */
 
+import { counterDelta as widthDelta, type CounterWidth } from "./counter.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
@@ -150,16 +151,29 @@ export interface IostatRow {
   utilizationPercent: number;
 }
 
-const COUNTER_WRAP = 2 ** 32;
-
 /**
- * Growth of a counter between two readings. The millisecond counters are 32-bit in every
- * kernel and all counters are on 32-bit kernels, so a smaller reading below 2^32 is a wrap;
- * a larger counter that went back (a device re-created under the same name) counts 0.
+ * Width of each /proc/diskstats field (counter.ts): the kernel prints the I/O, merge and sector
+ * counts as `unsigned long` (64 bits on the 64-bit kernels lepd runs on) and the millisecond
+ * fields as `unsigned int` (`(unsigned int)div_u64(nsecs, NSEC_PER_MSEC)`, `jiffies_to_msecs`).
+ * `inFlight` is a gauge and never takes a delta.
  */
+export const DISKSTATS_WIDTHS: Readonly<Record<keyof DiskCounters, CounterWidth>> = {
+  readIos: 64,
+  readMerges: 64,
+  readSectors: 64,
+  readTicks: 32,
+  writeIos: 64,
+  writeMerges: 64,
+  writeSectors: 64,
+  writeTicks: 32,
+  inFlight: 64,
+  ioTicks: 32,
+  timeInQueue: 32,
+};
+
+/** Growth of a 32-bit diskstats field (the millisecond counters): counter.ts with width 32. */
 export function counterDelta(previous: number, latest: number): number {
-  if (latest >= previous) return latest - previous;
-  return previous < COUNTER_WRAP ? latest + COUNTER_WRAP - previous : 0;
+  return widthDelta(previous, latest, 32);
 }
 
 /**
@@ -178,7 +192,9 @@ export function iostatRow(
 ): IostatRow {
   const { previous, latest } = counters;
   const delta = (field: keyof DiskCounters): number =>
-    previous === undefined ? 0 : counterDelta(previous[field], latest[field]);
+    previous === undefined
+      ? 0
+      : widthDelta(previous[field], latest[field], DISKSTATS_WIDTHS[field]);
   const perSecond = (value: number): number => seconds > 0 ? value / seconds : 0;
   const ratio = (value: number, divisor: number): number => divisor > 0 ? value / divisor : 0;
   const reads = delta("readIos");

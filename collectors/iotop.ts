@@ -25,6 +25,7 @@
  * @module
  */
 
+import { counterDelta } from "./counter.ts";
 import { MethodFailure } from "./failure.ts";
 import { Policy, printable, type TaskStat, USER_HZ, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";
@@ -118,10 +119,9 @@ function commandColumn(entry: ThreadEntry): string {
   return rowSafe(command);
 }
 
-/** Increase of a counter; unknown or decreasing counters count as no increase. */
+/** Increase of a task's 64-bit counter (bytes, delay ticks); unknown ones count as none. */
 function increase(before: number | undefined, after: number | undefined): number {
-  if (before === undefined || after === undefined) return 0;
-  return Math.max(0, after - before);
+  return counterDelta(before, after, 64);
 }
 
 /**

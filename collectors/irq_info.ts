@@ -7,7 +7,7 @@
  * @module
  */
 
-import { counterIncrease } from "./interrupts.ts";
+import { counterRate } from "./counter.ts";
 import type { ProcStat } from "./proc_stat.ts";
 import type { Collector } from "./registry.ts";
 import type { SampledSource } from "./sampler.ts";
@@ -23,8 +23,9 @@ export function irqInfoRates(
   interval: { previous: ProcStat; latest: ProcStat; seconds: number },
 ): IrqInfoRates {
   const { previous, latest, seconds } = interval;
+  // Both totals are 64-bit sums of 32-bit per-CPU counters: width 32, as GetCmdVmstat reads `in`.
   const perSecond = (before: number, after: number) =>
-    seconds > 0 ? Math.round(counterIncrease(before, after) / seconds) : 0;
+    Math.round(counterRate(before, after, 32, seconds));
   return {
     interrupts: perSecond(previous.interrupts, latest.interrupts),
     softirqs: perSecond(previous.softirqs, latest.softirqs),

@@ -11,13 +11,8 @@
  * @module
  */
 
-import {
-  counterIncrease,
-  type IrqRates,
-  irqRates,
-  type IrqTable,
-  parseIrqTable,
-} from "./interrupts.ts";
+import { counterDelta, counterRate } from "./counter.ts";
+import { type IrqRates, irqRates, type IrqTable, parseIrqTable } from "./interrupts.ts";
 import type { CpuTimes, ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
@@ -61,7 +56,7 @@ const TICKLESS: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 100];
  * whose counters did not move (tickless) is 100 % idle.
  */
 export function mpstatPercentages(previous: CpuTimes, latest: CpuTimes): number[] {
-  const increase = (before: number, after: number) => Math.max(0, after - before);
+  const increase = (before: number, after: number) => counterDelta(before, after, "monotonic");
   const parts = [
     increase(previous.user - previous.guest, latest.user - latest.guest),
     increase(previous.nice - previous.guestNice, latest.nice - latest.guestNice),
@@ -243,10 +238,12 @@ export function mpstatInterruptsText(fs: ProcFs, intervals: InterruptIntervals):
     softirqs.latest.cpus,
   ]);
   const numbers: MpstatInterrupts = {
-    totalPerSecond: procStat.seconds > 0
-      ? counterIncrease(procStat.previous.interrupts, procStat.latest.interrupts) /
-        procStat.seconds
-      : 0,
+    totalPerSecond: counterRate(
+      procStat.previous.interrupts,
+      procStat.latest.interrupts,
+      32,
+      procStat.seconds,
+    ),
     interrupts: irqRates(interrupts, cpus),
     softirqs: irqRates(softirqs, cpus),
   };

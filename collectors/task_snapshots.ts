@@ -9,6 +9,7 @@
  * @module
  */
 
+import { counterDelta } from "./counter.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import {
   listPids,
@@ -56,7 +57,7 @@ export function cpuPercent(
   if (seconds <= 0) return 0;
   // A task missing from the previous snapshot started during the interval: all its time counts.
   const before = previous === undefined ? 0 : previous.utime + previous.stime;
-  const ticks = Math.max(0, latest.utime + latest.stime - before);
+  const ticks = counterDelta(before, latest.utime + latest.stime, "monotonic");
   return (ticks / USER_HZ) / seconds * 100;
 }
 

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { counterDelta, counterRate, type CounterWidth } from "./counter.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { ProcStat } from "./proc_stat.ts";
 import { parseKeyNumbers } from "./processes.ts";
@@ -82,9 +83,14 @@ export interface VmstatValues {
   steal: number;
 }
 
-/** Growth per second, rounded to an integer as procps does; 0 for a counter that went back. */
-function ratePerSecond(previous: number, latest: number, seconds: number): number {
-  return seconds > 0 ? Math.round(Math.max(0, latest - previous) / seconds) : 0;
+/** Growth per second of a counter of `width` (counter.ts), rounded to an integer as procps does. */
+function ratePerSecond(
+  previous: number,
+  latest: number,
+  width: CounterWidth,
+  seconds: number,
+): number {
+  return Math.round(counterRate(previous, latest, width, seconds));
 }
 
 /**
@@ -99,7 +105,9 @@ export function vmstatCpuShares(
   const before = previous.cpus.get("cpu");
   const after = latest.cpus.get("cpu");
   const delta = (read: (times: NonNullable<typeof before>) => number): number =>
-    before === undefined || after === undefined ? 0 : Math.max(0, read(after) - read(before));
+    before === undefined || after === undefined
+      ? 0
+      : counterDelta(read(before), read(after), "monotonic");
   const user = delta((times) => times.user + times.nice);
   const system = delta((times) => times.system + times.irq + times.softirq);
   let idle = delta((times) => times.idle);
@@ -133,8 +141,9 @@ export function vmstatValues(
   const { stat, vm, meminfo } = sources;
   const kib = (key: string): number => meminfo.get(key) ?? 0;
   const pageKiB = options.pageBytes / 1024;
+  // The paging counters are `unsigned long` event counts (vm_event_states) of a 64-bit kernel.
   const vmRate = (field: keyof VmCounters, scale = 1): number =>
-    ratePerSecond(vm.previous[field] * scale, vm.latest[field] * scale, vm.seconds);
+    Math.round(counterRate(vm.previous[field], vm.latest[field], 64, vm.seconds) * scale);
   return {
     running: Math.max(0, stat.latest.procsRunning - 1),
     blocked: stat.latest.procsBlocked,
@@ -146,14 +155,17 @@ export function vmstatValues(
     swapOut: vmRate("pswpout", pageKiB),
     blocksIn: vmRate("pgpgin"),
     blocksOut: vmRate("pgpgout"),
+    // A 64-bit sum of 32-bit counters, read with width 32 as GetCmdIrqInfo reads it.
     interruptsPerSecond: ratePerSecond(
       stat.previous.interrupts,
       stat.latest.interrupts,
+      32,
       stat.seconds,
     ),
     contextSwitchesPerSecond: ratePerSecond(
       stat.previous.contextSwitches,
       stat.latest.contextSwitches,
+      64,
       stat.seconds,
     ),
     ...vmstatCpuShares(stat.previous, stat.latest),

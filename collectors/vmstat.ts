@@ -34,14 +34,22 @@ export interface VmCounters {
   pswpout: number;
 }
 
-/** Parses `/proc/vmstat` (`name value` lines); counters a kernel lacks read 0. */
-export function parseVmCounters(text: string): VmCounters {
-  const counters: VmCounters = { pgpgin: 0, pgpgout: 0, pswpin: 0, pswpout: 0 };
+/** Parses `/proc/vmstat` (`name value` lines) into every counter it has, in file order. */
+export function parseVmstatFields(text: string): Map<string, number> {
+  const fields = new Map<string, number>();
   for (const line of text.split("\n")) {
     const [name, value] = line.split(" ");
-    if (name !== undefined && Object.hasOwn(counters, name)) {
-      counters[name as keyof VmCounters] = Number(value) || 0;
-    }
+    if (name !== undefined && name !== "") fields.set(name, Number(value) || 0);
+  }
+  return fields;
+}
+
+/** The counters vmstat uses from `/proc/vmstat`; counters a kernel lacks read 0. */
+export function parseVmCounters(text: string): VmCounters {
+  const fields = parseVmstatFields(text);
+  const counters: VmCounters = { pgpgin: 0, pgpgout: 0, pswpin: 0, pswpout: 0 };
+  for (const name of Object.keys(counters) as (keyof VmCounters)[]) {
+    counters[name] = fields.get(name) ?? 0;
   }
   return counters;
 }

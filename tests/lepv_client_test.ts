@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { startDaemon } from "./helpers/daemon.ts";
+import { type Bracket, bracket, readCpuTicks, shareRange } from "./helpers/kernel_counters.ts";
 import {
   lepvRequest,
   parseCpuCount,
@@ -21,6 +22,15 @@ import {
 const CPUS = Array.from(Deno.readDirSync("/sys/devices/system/cpu"))
   .filter((entry) => /^cpu\d+$/.test(entry.name)).length;
 
+/** The daemon's /proc/stat interval (docs: "Rates are over the latest interval"), in ms. */
+const PROC_STAT_INTERVAL_MS = 1000;
+
+/** Idle and all ticks of /proc/stat's cpu line, as a share's part and total. */
+function idleTicks(): { part: number; total: number } {
+  const { idle, total } = readCpuTicks();
+  return { part: idle, total };
+}
+
 Deno.test("LEPV reads every method it parses, on one socket per method, twice", async (t) => {
   const daemon = await startDaemon();
   // LEPV keeps one socket per method name and reuses it for every poll.
@@ -35,7 +45,32 @@ Deno.test("LEPV reads every method it parses, on one socket per method, twice", 
     assert.equal(typeof response.result, "string", `${method}: ${JSON.stringify(response)}`);
     return response.result!;
   };
+  // /proc/stat around the requests that may have taken the daemon's latest /proc/stat
+  // snapshot (GetCmdMpstat, GetCmdMpstat-I): the next GetCmdMpstat's interval starts in there.
+  let procStatUse: Bracket<{ part: number; total: number }> | undefined;
+  const pollProcStat = async (method: string) => {
+    const { result, counters } = await bracket(idleTicks, () => poll(method));
+    procStatUse = { ...counters, before: procStatUse?.before ?? counters.before };
+    procStatUse.beforeMs = Math.min(procStatUse.beforeMs, counters.beforeMs);
+    return result;
+  };
+  /**
+   * GetCmdMpstat once the latest /proc/stat snapshot is half an interval old, so the request
+   * takes a new one: the interval it answers ends within this request's readings.
+   */
+  const freshMpstat = async () => {
+    const age = performance.now() - procStatUse!.afterMs;
+    const half = PROC_STAT_INTERVAL_MS / 2 + 50;
+    if (age < half) await new Promise((resolve) => setTimeout(resolve, half - age));
+    const polled = await bracket(idleTicks, () => poll("GetCmdMpstat"));
+    procStatUse = polled.counters;
+    return polled;
+  };
   try {
+    // First intervals of every source the two mpstat methods read, then one snapshot taken
+    // within a short request: the rounds' GetCmdMpstat intervals start there.
+    await pollProcStat("GetCmdMpstat-I");
+    await freshMpstat();
     for (let round = 1; round <= 2; round++) {
       await t.step(`round ${round}`, async (t) => {
         await t.step("SayHello and ListAllMethod", async () => {
@@ -62,11 +97,24 @@ Deno.test("LEPV reads every method it parses, on one socket per method, twice", 
         });
 
         await t.step("GetCmdMpstat: the `all` row and the CPU gauge", async () => {
-          const rows = parseMpstat(await poll("GetCmdMpstat"));
+          // A request takes a new snapshot when the latest is half an interval old: wait until
+          // it is, so the interval answered starts in `start` and ends in this request.
+          const start = procStatUse!;
+          const { result, counters } = await freshMpstat();
+          const rows = parseMpstat(result);
           assert.equal(rows.size, CPUS + 1);
           const all = rows.get("all")!;
-          const gauge = 100 - all[9]!;
-          assert.ok(gauge >= 0 && gauge < 100, `CPU gauge ${gauge} % (the original showed 100 %)`);
+          // The gauge is 100 - %idle; the original showed 100 % on an idle board. %idle must be
+          // what the kernel's idle counter says over an interval that began within `start` and
+          // ended within this request, two decimals of rounding aside.
+          const range = shareRange(start, counters);
+          assert.ok(range !== undefined, "the interval is bounded by the two readings");
+          assert.ok(
+            all[9]! >= range.low - 0.01 && all[9]! <= range.high + 0.01,
+            `%idle ${all[9]} outside the kernel's ${range.low.toFixed(2)}..${
+              range.high.toFixed(2)
+            } over the same interval`,
+          );
           for (const values of rows.values()) {
             const sum = values.reduce((a, b) => a + b, 0) - values[7]! - values[8]!; // guest in usr
             assert.ok(Math.abs(sum - 100) < 0.1 || sum === 0, `row sums to ${sum}`);
@@ -74,7 +122,7 @@ Deno.test("LEPV reads every method it parses, on one socket per method, twice", 
         });
 
         await t.step("GetCmdMpstat-I: the softirq section", async () => {
-          const softirqs = parseMpstatSoftirqs(await poll("GetCmdMpstat-I"));
+          const softirqs = parseMpstatSoftirqs(await pollProcStat("GetCmdMpstat-I"));
           assert.deepEqual(
             [...softirqs.keys()],
             Array.from({ length: CPUS }, (_, cpu) => String(cpu)),

@@ -8,6 +8,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { denoVersionProblem } from "./checks/deno_version.ts";
+import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 import { createRegistry } from "./collectors/methods.ts";
 import { ProcFs } from "./collectors/proc_fs.ts";
@@ -76,6 +78,10 @@ Options:
                                    more get a "busy" error (default 8)
   --root DIR                       read /proc and /sys under DIR, e.g. a captured tree
                                    (default /)
+  --check                          list every method as available or unavailable here, with
+                                   the reason, and exit
+  --require METHOD[,METHOD...]     with --check: exit with status 1 when one of these methods
+                                   is unavailable (repeatable)
   --help                           show this help and exit
   --version                        show the version and exit
 `;
@@ -241,6 +247,13 @@ function nextStopSignal(): Promise<Deno.Signal> {
 
 /** Runs the daemon until a stop signal; returns the process exit status. */
 export async function main(args: readonly string[]): Promise<number> {
+  const denoProblem = denoVersionProblem(Deno.version.deno);
+  if (denoProblem !== undefined) {
+    console.error(`lepd: ${denoProblem}`);
+    return 1;
+  }
+  const checked = await checkCommand(args, parseFlags);
+  if (checked !== undefined) return checked;
   let command: Command;
   try {
     command = parseFlags(args);

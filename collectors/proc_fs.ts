@@ -43,7 +43,6 @@ export class ProcFs {
   readonly #root: string;
   readonly #maxFileBytes: number;
   // ignoreBOM keeps a leading U+FEFF: the file's bytes are returned with nothing removed.
-  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   readonly #streamDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Shared buffer of the synchronous reads; the main isolate runs one read at a time. */
   readonly #scratch = new Uint8Array(CHUNK_BYTES);
@@ -65,48 +64,31 @@ export class ProcFs {
   /**
    * Reads a whole file as bytes.
    *
+   * Synchronous underneath, like every read here: a /proc or /sys file is produced by the
+   * kernel from memory in microseconds, while an asynchronous read costs a hop to a thread of
+   * the blocking pool and back, and a fresh buffer the garbage collector frees late.
+   *
    * @param path absolute path as on the live system, e.g. `/proc/slabinfo`
    * @throws {MethodFailure} naming the file and the reason
    */
-  async readBytes(path: string): Promise<Uint8Array> {
-    let file: Deno.FsFile;
+  readBytes(path: string): Promise<Uint8Array> {
     try {
-      file = await Deno.open(this.resolve(path), { read: true });
+      return Promise.resolve(this.#readBytesSync(path));
     } catch (error) {
-      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
-    }
-    try {
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      while (true) {
-        const chunk = new Uint8Array(CHUNK_BYTES);
-        const count = await file.read(chunk);
-        if (count === null) break;
-        total += count;
-        if (total > this.#maxFileBytes) {
-          throw new MethodFailure(
-            `Cannot read "${path}": larger than ${this.#maxFileBytes} bytes (--max-response-bytes)`,
-          );
-        }
-        chunks.push(chunk.subarray(0, count));
-      }
-      return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
-    } catch (error) {
-      if (error instanceof MethodFailure) throw error;
-      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
-    } finally {
-      file.close();
+      return Promise.reject(error);
     }
   }
 
   /**
    * Reads a whole file as text; bytes that are not UTF-8 become U+FFFD, so the text is always
-   * valid on the wire.
+   * valid on the wire. Decoded straight from a shared buffer: nothing is allocated but the text.
    *
    * @throws {MethodFailure} naming the file and the reason
    */
-  async readText(path: string): Promise<string> {
-    return this.#decoder.decode(await this.readBytes(path));
+  readText(path: string): Promise<string> {
+    const text = this.#readSync(path);
+    if (typeof text === "string") return Promise.resolve(text);
+    return Promise.reject(new MethodFailure(`Cannot read "${path}": ${text.reason}`));
   }
 
   /**
@@ -129,6 +111,36 @@ export class ProcFs {
     const text = this.#readSync(path);
     if (typeof text === "string") return text;
     throw new MethodFailure(`Cannot read "${path}": ${text.reason}`);
+  }
+
+  #readBytesSync(path: string): Uint8Array {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(this.resolve(path), { read: true });
+    } catch (error) {
+      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
+    }
+    try {
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      while (true) {
+        const count = file.readSync(this.#scratch);
+        if (count === null || count === 0) break;
+        total += count;
+        if (total > this.#maxFileBytes) {
+          throw new MethodFailure(
+            `Cannot read "${path}": larger than ${this.#maxFileBytes} bytes (--max-response-bytes)`,
+          );
+        }
+        chunks.push(this.#scratch.slice(0, count));
+      }
+      return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
+    } catch (error) {
+      if (error instanceof MethodFailure) throw error;
+      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
+    } finally {
+      file.close();
+    }
   }
 
   #readSync(path: string): string | { reason: string } {

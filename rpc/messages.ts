@@ -8,6 +8,7 @@
  */
 
 import type { LogLevel } from "../log.ts";
+import type { MetricFamily } from "../metrics/exposition.ts";
 
 /** Everything the network side needs to serve; fixed at start. */
 export interface ServerConfig {
@@ -37,20 +38,32 @@ export interface ServerConfig {
   /** Client networks allowed to connect (CIDR); empty means everyone. */
   allowFrom: string[];
   logLevel: LogLevel;
+  /** The Prometheus endpoint's address (`--metrics-listen`); absent when it is off. */
+  metrics?: { hostname: string; port: number };
 }
 
 /** The result of running one method, as the main isolate reports it. */
 export type MethodOutcome = { ok: true; text: string } | { ok: false; message: string };
 
+/** The families of one Prometheus scrape, or why there are none. */
+export type ScrapeOutcome = { ok: true; families: MetricFamily[] } | { ok: false; message: string };
+
 /** Main isolate → worker. */
 export type ToWorker =
   | { type: "start"; config: ServerConfig; methods: string[] }
   | { type: "outcome"; callId: number; outcome: MethodOutcome }
+  | { type: "scraped"; callId: number; outcome: ScrapeOutcome }
   | { type: "shutdown" };
 
 /** Worker → main isolate. */
 export type FromWorker =
-  | { type: "listening"; hostname: string; port: number }
+  | {
+    type: "listening";
+    hostname: string;
+    port: number;
+    metrics?: { hostname: string; port: number };
+  }
   | { type: "call"; callId: number; method: string }
+  | { type: "scrape"; callId: number }
   | { type: "fatal"; message: string }
   | { type: "stopped" };

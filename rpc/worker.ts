@@ -11,12 +11,15 @@
 /// <reference lib="deno.worker" />
 
 import { Logger } from "../log.ts";
-import type { FromWorker, MethodOutcome, ToWorker } from "./messages.ts";
+import type { FromWorker, MethodOutcome, ScrapeOutcome, ToWorker } from "./messages.ts";
+import { MetricsHttpServer } from "./metrics_http.ts";
 import { RpcServer } from "./server.ts";
 
 const pendingCalls = new Map<number, (outcome: MethodOutcome) => void>();
 let nextCallId = 1;
 let server: RpcServer | undefined;
+const pendingScrapes = new Map<number, (outcome: ScrapeOutcome) => void>();
+let metricsServer: MetricsHttpServer | undefined;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
@@ -30,6 +33,15 @@ function call(method: string): Promise<MethodOutcome> {
   });
 }
 
+/** Asks the main isolate for one Prometheus scrape; nothing from the request goes with it. */
+function scrape(): Promise<ScrapeOutcome> {
+  return new Promise((resolve) => {
+    const callId = nextCallId++;
+    pendingScrapes.set(callId, resolve);
+    post({ type: "scrape", callId });
+  });
+}
+
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   switch (message.type) {
@@ -38,7 +50,23 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       try {
         server = new RpcServer(message.config, { methods: message.methods, call, log });
         const address = server.start();
-        post({ type: "listening", hostname: address.hostname, port: address.port });
+        const { metrics } = message.config;
+        let metricsAddress: Deno.NetAddr | undefined;
+        if (metrics !== undefined) {
+          metricsServer = new MetricsHttpServer({ ...message.config, ...metrics }, {
+            scrape,
+            log: new Logger(message.config.logLevel, "metrics"),
+          });
+          metricsAddress = metricsServer.start();
+        }
+        post({
+          type: "listening",
+          hostname: address.hostname,
+          port: address.port,
+          ...(metricsAddress === undefined
+            ? {}
+            : { metrics: { hostname: metricsAddress.hostname, port: metricsAddress.port } }),
+        });
       } catch (error) {
         post({ type: "fatal", message: (error as Error).message });
       }
@@ -50,8 +78,14 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       resolve?.(message.outcome);
       break;
     }
+    case "scraped": {
+      const resolve = pendingScrapes.get(message.callId);
+      pendingScrapes.delete(message.callId);
+      resolve?.(message.outcome);
+      break;
+    }
     case "shutdown":
-      await server?.shutdown();
+      await Promise.all([server?.shutdown(), metricsServer?.shutdown()]);
       post({ type: "stopped" });
       break;
   }

@@ -10,7 +10,13 @@
  */
 
 import type { Logger } from "../log.ts";
-import type { FromWorker, MethodOutcome, ServerConfig, ToWorker } from "./messages.ts";
+import type {
+  FromWorker,
+  MethodOutcome,
+  ScrapeOutcome,
+  ServerConfig,
+  ToWorker,
+} from "./messages.ts";
 
 /** The method table as the worker host sees it. */
 export interface MethodTable {
@@ -20,10 +26,16 @@ export interface MethodTable {
   call(method: string): Promise<MethodOutcome>;
 }
 
-/** The permissions of the network worker: `net` for `listenAddress`, nothing else. */
-export function workerPermissions(listenAddress: string): Deno.PermissionOptionsObject {
+/**
+ * The permissions of the network worker: `net` for `listenAddress` (and the metrics endpoint's
+ * address, when there is one), nothing else.
+ */
+export function workerPermissions(
+  listenAddress: string,
+  ...moreAddresses: string[]
+): Deno.PermissionOptionsObject {
   return {
-    net: [listenAddress],
+    net: [listenAddress, ...moreAddresses],
     read: false,
     write: false,
     run: false,
@@ -53,6 +65,8 @@ function workerModule(hostModule: string): URL {
 export interface NetworkWorker {
   /** The address actually bound. */
   address: { hostname: string; port: number };
+  /** The metrics endpoint's bound address, when `config.metrics` asked for one. */
+  metricsAddress?: { hostname: string; port: number };
   /** Stops accepting, waits for responses in flight (bounded by the grace period), ends the worker. */
   stop(): Promise<void>;
 }
@@ -74,6 +88,8 @@ export function startNetworkWorker(
     onDeath?: (reason: string) => void;
     /** The worker's module (tests only; default rpc/worker.ts beside this module). */
     workerUrl?: URL;
+    /** One Prometheus scrape (needed when `config.metrics` is set); never throws. */
+    scrape?: () => Promise<ScrapeOutcome>;
   },
 ): Promise<NetworkWorker> {
   const { methods, log } = options;
@@ -83,7 +99,14 @@ export function startNetworkWorker(
   const worker = new Worker(options.workerUrl ?? workerModule(import.meta.url), {
     type: "module",
     name: "lepd-rpc",
-    deno: { permissions: workerPermissions(listenAddress(config.hostname, config.port)) },
+    deno: {
+      permissions: workerPermissions(
+        listenAddress(config.hostname, config.port),
+        ...(config.metrics === undefined
+          ? []
+          : [listenAddress(config.metrics.hostname, config.metrics.port)]),
+      ),
+    },
   });
   const send = (message: ToWorker) => worker.postMessage(message);
   let stopped: (() => void) | undefined;
@@ -107,6 +130,7 @@ export function startNetworkWorker(
           listening = true;
           resolve({
             address: { hostname: message.hostname, port: message.port },
+            ...(message.metrics === undefined ? {} : { metricsAddress: message.metrics }),
             stop: () =>
               new Promise<void>((done) => {
                 stopping = true;
@@ -125,6 +149,14 @@ export function startNetworkWorker(
               ? await methods.call(message.method)
               : { ok: false, message: "Method not found" };
           send({ type: "outcome", callId: message.callId, outcome });
+          break;
+        }
+        case "scrape": {
+          // A scrape carries nothing from the request: the worker only says when.
+          const outcome: ScrapeOutcome = options.scrape === undefined
+            ? { ok: false, message: "No metrics here" }
+            : await options.scrape();
+          send({ type: "scraped", callId: message.callId, outcome });
           break;
         }
         case "fatal":

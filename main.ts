@@ -12,12 +12,13 @@ import { denoVersionProblem } from "./checks/deno_version.ts";
 import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 import { createRegistry } from "./collectors/methods.ts";
+import { MAX_TOP_PROCESSES, Scraper } from "./collectors/metrics.ts";
 import { ProcFs } from "./collectors/proc_fs.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { AccessList } from "./rpc/access.ts";
 import type { ServerConfig } from "./rpc/messages.ts";
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "./rpc/protocol.ts";
-import { startNetworkWorker } from "./rpc/worker_host.ts";
+import { listenAddress, startNetworkWorker } from "./rpc/worker_host.ts";
 
 /** The daemon's version, from deno.json. */
 export const VERSION: string = denoConfig.version;
@@ -31,6 +32,8 @@ export interface Options {
   maxResponseBytes: number;
   /** Largest GetCmdDmesg text. */
   dmesgMaxBytes: number;
+  /** `--metrics-top-processes`: processes in `lepd_process_cpu_percent` (0: none). */
+  metricsTopProcesses: number;
   /** Bounds of the perf methods. */
   perf: { maxOutputBytes: number; deadlineMs: number; queueLength: number };
 }
@@ -76,6 +79,10 @@ Options:
                                    (default 10)
   --perf-queue-length N            perf requests that may wait for the recording in progress;
                                    more get a "busy" error (default 8)
+  --metrics-listen ADDR:PORT       also serve Prometheus metrics over HTTP at
+                                   http://ADDR:PORT/metrics (default: off; [::1]:PORT for IPv6)
+  --metrics-top-processes N        the N busiest processes in lepd_process_cpu_percent
+                                   (default 10, 0 to ${MAX_TOP_PROCESSES})
   --root DIR                       read /proc and /sys under DIR, e.g. a captured tree
                                    (default /)
   --check                          list every method as available or unavailable here, with
@@ -130,6 +137,8 @@ export function parseFlags(args: readonly string[]): Command {
         "perf-timeout": { type: "string" },
         "perf-queue-length": { type: "string" },
         root: { type: "string" },
+        "metrics-listen": { type: "string" },
+        "metrics-top-processes": { type: "string" },
         help: { type: "boolean" },
         version: { type: "boolean" },
       },
@@ -160,6 +169,7 @@ export function parseFlags(args: readonly string[]): Command {
   }
   const root = values.root ?? "/";
   if (root === "") throw new UsageError(`Invalid value "" for --root: expected a directory`);
+  const metrics = parseMetricsListen(values["metrics-listen"]);
   const maxResponseBytes = integerFlag("max-response-bytes", values["max-response-bytes"], {
     min: 4096,
     max: 1 << 30,
@@ -178,6 +188,11 @@ export function parseFlags(args: readonly string[]): Command {
     kind: "run",
     options: {
       root,
+      metricsTopProcesses: integerFlag("metrics-top-processes", values["metrics-top-processes"], {
+        min: 0,
+        max: MAX_TOP_PROCESSES,
+        fallback: 10,
+      }),
       dmesgMaxBytes: integerFlag("dmesg-bytes", values["dmesg-bytes"], {
         min: 1024,
         max: 16 * 1024 * 1024,
@@ -225,9 +240,29 @@ export function parseFlags(args: readonly string[]): Command {
         shutdownGraceMs: seconds("shutdown-grace", 5),
         allowFrom,
         logLevel: logLevel as LogLevel,
+        ...(metrics === undefined ? {} : { metrics }),
       },
     },
   };
+}
+
+/**
+ * `--metrics-listen ADDR:PORT` (`[IPv6]:PORT`; `:PORT` for every IPv4 address).
+ *
+ * @throws {UsageError} for anything else
+ */
+function parseMetricsListen(
+  value: string | undefined,
+): { hostname: string; port: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s/:\[\]]*)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port < 1 || port > 65535) {
+    throw new UsageError(
+      `Invalid value "${value}" for --metrics-listen: expected ADDR:PORT, [IPv6]:PORT or :PORT`,
+    );
+  }
+  return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
 /** Resolves with the name of the first of SIGINT or SIGTERM to arrive. */
@@ -285,10 +320,20 @@ export async function main(args: readonly string[]): Promise<number> {
     log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);
   }
 
+  const scraper = options.server.metrics === undefined ? undefined : new Scraper({
+    fs,
+    methods: registry,
+    topProcesses: options.metricsTopProcesses,
+    version: VERSION,
+  });
   const stopSignal = nextStopSignal();
   let worker;
   try {
-    worker = await startNetworkWorker(options.server, { methods: registry, log });
+    worker = await startNetworkWorker(options.server, {
+      methods: registry,
+      log,
+      ...(scraper === undefined ? {} : { scrape: () => scraper.outcome() }),
+    });
   } catch (error) {
     const { hostname, port } = options.server;
     log.error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
@@ -299,6 +344,10 @@ export async function main(args: readonly string[]): Promise<number> {
     `lepd ${VERSION} listening on ${hostname}:${port} with ${registry.names().length} methods` +
       (options.root === "/" ? "" : ` reading under ${options.root}`),
   );
+  if (worker.metricsAddress !== undefined) {
+    const { hostname: metricsHost, port: metricsPort } = worker.metricsAddress;
+    log.info(`Prometheus metrics on http://${listenAddress(metricsHost, metricsPort)}/metrics`);
+  }
 
   const signal = await stopSignal;
   log.info(`${signal} received: no new connections; finishing responses in flight`);

@@ -38,7 +38,20 @@ export interface TaskStat {
   policy: number;
   /** Aggregated block-I/O delay in clock ticks (0 unless delay accounting is on). */
   blkioTicks: number;
+  /** Kernel flags (`PF_*`, field 9); {@link PF_KTHREAD} marks a kernel thread. */
+  flags?: number;
+  /**
+   * Address of the program's code and of its arguments (fields 26, 48 and 49): new after every
+   * `execve` (a new address space), 0 for kernel threads and where lepd may not ptrace-read
+   * the process.
+   */
+  startCode?: number;
+  argStart?: number;
+  argEnd?: number;
 }
+
+/** `PF_KTHREAD` of include/linux/sched.h: the task is a kernel thread. */
+export const PF_KTHREAD = 0x00200000;
 
 /**
  * Parses `/proc/<pid>/stat`. The command name is everything between the first `(` and the
@@ -74,6 +87,10 @@ export function parseTaskStat(text: string): TaskStat | undefined {
     rtPriority: field(40),
     policy: field(41),
     blkioTicks: field(42),
+    flags: field(9),
+    startCode: field(26),
+    argStart: field(48),
+    argEnd: field(49),
   };
 }
 
@@ -88,6 +105,40 @@ export function parseCmdline(text: string): string[] {
 export function parseStatusUid(text: string): number | undefined {
   const match = /^Uid:\s+\d+\s+(\d+)/m.exec(text);
   return match === null ? undefined : Number(match[1]);
+}
+
+const VM_RSS = /^VmRSS:\s+(\d+) kB/m;
+const RSS_FILE = /^RssFile:\s+(\d+) kB/m;
+const RSS_SHMEM = /^RssShmem:\s+(\d+) kB/m;
+
+/** What lepd reads of `/proc/<pid>/status` every sample. */
+export interface StatusFigures {
+  /** Effective uid. */
+  uid: number | undefined;
+  /** `VmRSS` in KiB, what `ps` and `top` show as RSS and RES; undefined without an address space. */
+  rssKiB: number | undefined;
+  /** `RssFile` + `RssShmem` in KiB, top's SHR (Linux 4.5+); undefined when absent. */
+  sharedKiB: number | undefined;
+}
+
+/**
+ * The uid and the exact resident figures of `/proc/<pid>/status`. Unlike field 24 of `stat`,
+ * which reads the kernel's approximate per-CPU-cached counters, `status` and `statm` sum them
+ * (Linux 6.16+; before, all three read the same cached values), and `VmRSS` is
+ * `RssAnon + RssFile + RssShmem` of one reading, so RES is never below SHR.
+ */
+export function parseStatusFigures(text: string): StatusFigures {
+  const kib = (pattern: RegExp): number | undefined => {
+    const match = pattern.exec(text);
+    return match === null ? undefined : Number(match[1]);
+  };
+  const file = kib(RSS_FILE);
+  const shmem = kib(RSS_SHMEM);
+  return {
+    uid: parseStatusUid(text),
+    rssKiB: kib(VM_RSS),
+    sharedKiB: file === undefined || shmem === undefined ? undefined : file + shmem,
+  };
 }
 
 /**

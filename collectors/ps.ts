@@ -39,6 +39,8 @@ export interface PsRow {
   stat: TaskStat;
   args: string[];
   cpuPercent: number;
+  /** `VmRSS` of `status` in KiB (see ProcessEntry); absent: field 24 of `stat`. */
+  rssKiB?: number | undefined;
 }
 
 /** `PRI` as ps prints it: 19 − nice for normal tasks, 40 + rt_priority for real-time ones. */
@@ -94,6 +96,7 @@ export function psRows(interval: Interval<Snapshot<ProcessEntry>>, users: UserNa
       stat: entry.stat,
       args: entry.args,
       cpuPercent: cpuPercent(interval.previous.get(key)?.stat, entry.stat, interval.seconds),
+      rssKiB: entry.rssKiB,
     });
   }
   return rows.sort((a, b) => b.cpuPercent - a.cpuPercent || a.pid - b.pid);
@@ -105,8 +108,9 @@ export function formatPs(
   options: { pageBytes: number; memTotalKiB: number },
 ): string {
   const lines = [PS_HEADER];
-  for (const { pid, user, stat, args, cpuPercent } of rows) {
-    const rssKiB = stat.rssPages * options.pageBytes / 1024;
+  for (const { pid, user, stat, args, cpuPercent, rssKiB: exactKiB } of rows) {
+    // ps reads VmRSS; a zombie or kernel thread has none and shows 0, as field 24 reads then.
+    const rssKiB = exactKiB ?? stat.rssPages * options.pageBytes / 1024;
     lines.push(
       [
         String(pid).padStart(5),

@@ -15,8 +15,9 @@ import {
   listPids,
   listTids,
   parseCmdline,
-  parseStatusUid,
+  parseStatusFigures,
   parseTaskStat,
+  PF_KTHREAD,
   type TaskStat,
   USER_HZ,
 } from "./processes.ts";
@@ -29,6 +30,13 @@ export interface ProcessEntry {
   uid: number | undefined;
   /** Arguments from `cmdline`; empty for kernel threads, zombies and unreadable ones. */
   args: string[];
+  /**
+   * Resident and shared memory of the process in KiB (`VmRSS`, `RssFile + RssShmem` of
+   * `status`), as ps and top show them; undefined when unreadable or absent (kernel threads,
+   * zombies). A thread has its process's figures.
+   */
+  rssKiB?: number | undefined;
+  sharedKiB?: number | undefined;
 }
 
 /** One thread in a snapshot. */
@@ -71,15 +79,40 @@ function parseIoBytes(text: string | undefined): { read?: number; write?: number
   };
 }
 
+/** The cached command line of a process, and what tells that it may have changed. */
+interface CachedArgs {
+  args: string[];
+  /** Command name and code and argument addresses when it was read (see `execSignature`). */
+  signature: string;
+  readMs: number;
+}
+
 /**
- * Reads process and thread snapshots, remembering the uid and command line of each process
- * (they do not change for a pid and start time, except after `execve`, which a new sample of
- * the same process reflects within a minute).
+ * What changes when a process calls `execve`: its command name (unless the new program has the
+ * same one), and the addresses of its code and arguments (a new address space, randomised).
+ * The addresses read 0 where lepd may not ptrace-read the process (another user's, without
+ * CAP_SYS_PTRACE): then there is no signature and the command line is read every sample.
+ */
+function execSignature(stat: TaskStat): string | undefined {
+  if (!stat.argStart && !stat.argEnd && !stat.startCode) return undefined;
+  return `${stat.comm}\0${stat.startCode}\0${stat.argStart}\0${stat.argEnd}`;
+}
+
+/** A command line rewritten in place (setproctitle) keeps its addresses: read again this often. */
+const ARGS_REFRESH_MS = 10_000;
+
+/**
+ * Reads process and thread snapshots.
+ *
+ * Every sample reads each process's `stat` and `status` (the user and the exact resident
+ * figures: a process that calls `setuid` shows its new user in the next sample). The command
+ * line is read again whenever the process may have called `execve` (see `execSignature`), at
+ * least every {@link ARGS_REFRESH_MS}, and never for kernel threads, which have none.
  */
 export class TaskReader {
   readonly #fs: ProcFs;
-  #identities = new Map<string, { uid: number | undefined; args: string[]; seenMs: number }>();
-  /** Keys read during the current snapshot; identities of the others are forgotten. */
+  #args = new Map<string, CachedArgs>();
+  /** Keys read during the current snapshot; cached command lines of the others are forgotten. */
   #lastSeen = new Set<string>();
 
   constructor(fs: ProcFs) {
@@ -88,7 +121,7 @@ export class TaskReader {
 
   /**
    * Every process and, when `withThreads`, every thread of every process, in one pass over
-   * /proc (a process's own stat serves both).
+   * /proc.
    *
    * @throws {MethodFailure} when /proc cannot be listed
    */
@@ -107,12 +140,14 @@ export class TaskReader {
 
   #readThreadsOf(process: ProcessEntry, threads: Snapshot<ThreadEntry>): void {
     const pid = process.stat.pid;
-    // Most tasks (every kernel thread) are single-threaded: their one thread's stat is the
-    // process's, so the task directory need not be listed nor the stat read twice. Each
-    // system call counts here: the sampler reads every thread every second.
-    const singleThreaded = process.stat.numThreads <= 1;
-    for (const tid of singleThreaded ? [pid] : listTids(this.#fs, pid)) {
-      const stat = singleThreaded
+    // A kernel thread is alone in its thread group from birth, so its process stat is its own
+    // and is not read twice. Any other process's stat sums the times of every thread it ever
+    // had, exited ones included: each thread's figures come from its own task/<tid>/stat, or a
+    // process whose last helper thread just exited would show its whole time as one thread's.
+    const kernelThread = ((process.stat.flags ?? 0) & PF_KTHREAD) !== 0;
+    const tids = process.stat.numThreads <= 1 ? [pid] : listTids(this.#fs, pid);
+    for (const tid of tids) {
+      const stat = kernelThread && tid === pid
         ? process.stat
         : parseTaskStat(this.#fs.tryReadTextSync(`/proc/${pid}/task/${tid}/stat`) ?? "");
       if (stat === undefined) continue;
@@ -122,6 +157,8 @@ export class TaskReader {
         tgid: pid,
         uid: process.uid,
         args: process.args,
+        rssKiB: process.rssKiB,
+        sharedKiB: process.sharedKiB,
         readBytes: io.read,
         writeBytes: io.write,
       });
@@ -132,23 +169,38 @@ export class TaskReader {
     const stat = parseTaskStat(this.#fs.tryReadTextSync(`/proc/${pid}/stat`) ?? "");
     if (stat === undefined) return undefined;
     const key = taskKey(stat);
-    let identity = this.#identities.get(key);
-    if (identity === undefined || performance.now() - identity.seenMs > 60_000) {
-      const status = this.#fs.tryReadTextSync(`/proc/${pid}/status`);
-      identity = {
-        uid: status === undefined ? undefined : parseStatusUid(status),
-        args: parseCmdline(this.#fs.tryReadTextSync(`/proc/${pid}/cmdline`) ?? ""),
-        seenMs: performance.now(),
-      };
-      this.#identities.set(key, identity);
-    }
+    const status = this.#fs.tryReadTextSync(`/proc/${pid}/status`);
+    const figures = status === undefined ? undefined : parseStatusFigures(status);
     this.#lastSeen.add(key);
-    return { stat, uid: identity.uid, args: identity.args };
+    return {
+      stat,
+      uid: figures?.uid,
+      args: this.#argsOf(pid, key, stat),
+      rssKiB: figures?.rssKiB,
+      sharedKiB: figures?.sharedKiB,
+    };
+  }
+
+  #argsOf(pid: number, key: string, stat: TaskStat): string[] {
+    if (((stat.flags ?? 0) & PF_KTHREAD) !== 0) return [];
+    const signature = execSignature(stat);
+    const cached = this.#args.get(key);
+    const now = performance.now();
+    if (
+      cached !== undefined && signature !== undefined && cached.signature === signature &&
+      now - cached.readMs < ARGS_REFRESH_MS
+    ) {
+      return cached.args;
+    }
+    const args = parseCmdline(this.#fs.tryReadTextSync(`/proc/${pid}/cmdline`) ?? "");
+    if (signature === undefined) this.#args.delete(key);
+    else this.#args.set(key, { args, signature, readMs: now });
+    return args;
   }
 
   #forgetExited(): void {
-    for (const key of this.#identities.keys()) {
-      if (!this.#lastSeen.has(key)) this.#identities.delete(key);
+    for (const key of this.#args.keys()) {
+      if (!this.#lastSeen.has(key)) this.#args.delete(key);
     }
     this.#lastSeen = new Set();
   }

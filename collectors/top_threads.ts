@@ -47,8 +47,10 @@ export interface TopRow {
   stat: TaskStat;
   user: string;
   cpuPercent: number;
-  /** Shared memory of the thread's process in KiB (`statm`), 0 when unreadable. */
+  /** Shared memory of the thread's process in KiB (`RssFile + RssShmem`), 0 when unknown. */
   sharedKiB: number;
+  /** Resident memory of the thread's process in KiB (`VmRSS`); absent: field 24 of `stat`. */
+  rssKiB?: number | undefined;
 }
 
 /** `up 3 days,  2:05` or `up 17 min`, as procps writes the uptime. */
@@ -139,8 +141,8 @@ export function formatTopThreads(
 ): string {
   const memTotal = summary.meminfo.get("MemTotal") ?? 0;
   const lines = [...formatTopSummary(summary, rows), "", TOP_HEADER];
-  for (const { stat, user, cpuPercent, sharedKiB } of rows) {
-    const rssKiB = stat.rssPages * options.pageBytes / 1024;
+  for (const { stat, user, cpuPercent, sharedKiB, rssKiB: exactKiB } of rows) {
+    const rssKiB = exactKiB ?? stat.rssPages * options.pageBytes / 1024;
     const memPercent = memTotal > 0 ? rssKiB / memTotal * 100 : 0;
     lines.push(
       [
@@ -162,18 +164,26 @@ export function formatTopThreads(
   return lines.join("\n") + "\n";
 }
 
-/** Thread rows of the latest interval, busiest first (then by thread id). */
+/**
+ * Thread rows of the latest interval, busiest first (then by thread id). A thread runs on one
+ * CPU at a time, so its share is at most 100 %: more only means the kernel's tick accounting
+ * and the sampler's clock disagree by a tick.
+ */
 export function topRows(
   interval: Interval<Snapshot<ThreadEntry>>,
-  options: { users: UserNames; sharedKiB: (tgid: number) => number },
+  options: { users: UserNames; sharedKiB?: (tgid: number) => number },
 ): TopRow[] {
   const rows: TopRow[] = [];
   for (const [key, entry] of interval.latest) {
     rows.push({
       stat: entry.stat,
       user: userLabel(options.users, entry.uid),
-      cpuPercent: cpuPercent(interval.previous.get(key)?.stat, entry.stat, interval.seconds),
-      sharedKiB: options.sharedKiB(entry.tgid),
+      cpuPercent: Math.min(
+        100,
+        cpuPercent(interval.previous.get(key)?.stat, entry.stat, interval.seconds),
+      ),
+      sharedKiB: entry.sharedKiB ?? options.sharedKiB?.(entry.tgid) ?? 0,
+      rssKiB: entry.rssKiB,
     });
   }
   return rows.sort((a, b) => b.cpuPercent - a.cpuPercent || a.stat.pid - b.stat.pid);

@@ -12,7 +12,11 @@ import {
 import { irqInfoRates } from "../collectors/irq_info.ts";
 import { mpstatInterruptsText } from "../collectors/mpstat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
-import { parseProcStat, type ProcStat } from "../collectors/proc_stat.ts";
+import { IDLE_SHARES, parseProcStat, type ProcStat } from "../collectors/proc_stat.ts";
+import { parseTaskStat, UserNames } from "../collectors/processes.ts";
+import { formatPs, psRows } from "../collectors/ps.ts";
+import { taskKey, TaskReader } from "../collectors/task_snapshots.ts";
+import { formatTopThreads, topRows } from "../collectors/top_threads.ts";
 import { type VmCounters, vmstatValues } from "../collectors/vmstat.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -82,4 +86,314 @@ Deno.test("counter: after a 32-bit wrap of the intr total, IrqInfo, Vmstat and M
     },
   );
   assert.match(mpstatI, /\s+all\s+5000\.00\n/, mpstatI);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Items 1–3: thread times, exec and setuid, resident memory.
+
+interface FakeTask {
+  pid: number;
+  comm: string;
+  utime: number;
+  stime?: number;
+  numThreads?: number;
+  rssPages?: number;
+  flags?: number;
+  argStart?: number;
+}
+
+/** A /proc/<pid>/stat line with the fields lepd reads (52 fields, as Linux 3.5+ writes it). */
+function statLine(task: FakeTask): string {
+  const fields = new Array<number | string>(53).fill(0);
+  fields[3] = "S";
+  fields[4] = 1;
+  fields[9] = task.flags ?? 0x400100;
+  fields[14] = task.utime;
+  fields[15] = task.stime ?? 0;
+  fields[18] = 20;
+  fields[20] = task.numThreads ?? 1;
+  fields[22] = 5000;
+  fields[23] = 100_000_000;
+  fields[24] = task.rssPages ?? 100;
+  fields[26] = 0x400000;
+  fields[48] = task.argStart ?? 0x7ffc0000;
+  fields[49] = (task.argStart ?? 0x7ffc0000) + 20;
+  return `${task.pid} (${task.comm}) ${fields.slice(3).join(" ")}\n`;
+}
+
+function statusText(uid: number, rssKiB: number, fileKiB: number, shmemKiB: number): string {
+  return `Name:\tx\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nVmRSS:\t${rssKiB} kB\n` +
+    `RssAnon:\t${rssKiB - fileKiB - shmemKiB} kB\nRssFile:\t${fileKiB} kB\n` +
+    `RssShmem:\t${shmemKiB} kB\n`;
+}
+
+/** Writes files of a fake /proc under `root`: path → text. */
+function writeTree(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    const full = `${root}${path}`;
+    Deno.mkdirSync(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(full, text);
+  }
+}
+
+function processFiles(
+  pid: number,
+  options: { stat: string; tasks: Record<number, string>; status?: string; cmdline?: string },
+): Record<string, string> {
+  const files: Record<string, string> = {
+    [`/proc/${pid}/stat`]: options.stat,
+    [`/proc/${pid}/status`]: options.status ?? statusText(1000, 4000, 3000, 200),
+    [`/proc/${pid}/cmdline`]: options.cmdline ?? "/usr/bin/worker\0",
+  };
+  for (const [tid, stat] of Object.entries(options.tasks)) {
+    files[`/proc/${pid}/task/${tid}/stat`] = stat;
+    files[`/proc/${pid}/task/${tid}/io`] = "read_bytes: 0\nwrite_bytes: 0\n";
+  }
+  return files;
+}
+
+function fixtureFs(root: string): ProcFs {
+  return new ProcFs({ root, maxFileBytes: 1 << 20 });
+}
+
+Deno.test("TopH: a thread whose sibling threads exited between samples shows its own time", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd-true-values-" });
+  try {
+    // First sample: the main thread (500) idle, two helpers busy.
+    writeTree(
+      root,
+      processFiles(500, {
+        stat: statLine({ pid: 500, comm: "worker", utime: 1000, numThreads: 3 }),
+        tasks: {
+          500: statLine({ pid: 500, comm: "worker", utime: 10, numThreads: 3 }),
+          501: statLine({ pid: 501, comm: "helper", utime: 495, numThreads: 3 }),
+          502: statLine({ pid: 502, comm: "helper", utime: 495, numThreads: 3 }),
+        },
+      }),
+    );
+    const reader = new TaskReader(fixtureFs(root));
+    const first = reader.read(true);
+    // One second later: the helpers ran another 150 ticks each and exited; the process's stat
+    // keeps their time (signal->utime), the main thread itself ran 5 ticks.
+    Deno.removeSync(`${root}/proc/500/task/501`, { recursive: true });
+    Deno.removeSync(`${root}/proc/500/task/502`, { recursive: true });
+    writeTree(
+      root,
+      processFiles(500, {
+        stat: statLine({ pid: 500, comm: "worker", utime: 1305, numThreads: 1 }),
+        tasks: { 500: statLine({ pid: 500, comm: "worker", utime: 15, numThreads: 1 }) },
+      }),
+    );
+    const second = reader.read(true);
+    const rows = topRows(
+      { previous: first.threads!, latest: second.threads!, seconds: 1, takenAt: 0 },
+      { users: new UserNames(fixtureFs(root)) },
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.stat.pid, 500);
+    assert.equal(rows[0]!.cpuPercent, 5, "the main thread's own 5 ticks, not the process's 305");
+    assert.equal(rows[0]!.stat.utime, 15, "TIME+ of the thread, not of the process");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("TopH: a thread never shows more than 100 % of one CPU", () => {
+  const entry = (utime: number) => {
+    const stat = parseTaskStat(statLine({ pid: 700, comm: "spin", utime }))!;
+    return new Map([[taskKey(stat), {
+      stat,
+      tgid: 700,
+      uid: 0,
+      args: [],
+      readBytes: 0,
+      writeBytes: 0,
+    }]]);
+  };
+  // 102 ticks in an interval the sampler measured as 1.00 s: tick accounting, not two CPUs.
+  const rows = topRows(
+    { previous: entry(0), latest: entry(102), seconds: 1, takenAt: 0 },
+    { users: new UserNames(fixtureFs("/nonexistent")) },
+  );
+  assert.equal(rows[0]!.cpuPercent, 100);
+});
+
+Deno.test("Top and TopH: RSS and RES are VmRSS of status, SHR is RssFile + RssShmem, RES ≥ SHR", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd-true-values-" });
+  try {
+    // stat's field 24 reads the per-CPU-cached counters: 1000 pages = 4000 KiB, while the exact
+    // figures of status say 4920 KiB resident of which 4800 KiB shared. statm agrees with status.
+    writeTree(root, {
+      ...processFiles(600, {
+        stat: statLine({ pid: 600, comm: "db", utime: 0, rssPages: 1000 }),
+        tasks: { 600: statLine({ pid: 600, comm: "db", utime: 0, rssPages: 1000 }) },
+        status: statusText(0, 4920, 4000, 800),
+        cmdline: "db\0--serve\0",
+      }),
+      "/proc/600/statm": "25000 1230 1200 10 0 500 0\n",
+      "/proc/meminfo": "MemTotal: 1000000 kB\n",
+    });
+    const fs = fixtureFs(root);
+    const reader = new TaskReader(fs);
+    const snapshot = reader.read(true);
+    const interval = {
+      previous: snapshot.processes,
+      latest: snapshot.processes,
+      seconds: 1,
+      takenAt: 0,
+    };
+    const users = new UserNames(fs);
+    const ps = formatPs(psRows(interval, users), { pageBytes: 4096, memTotalKiB: 1_000_000 });
+    const psRow = ps.split("\n")[1]!.trim().split(/\s+/);
+    assert.equal(psRow[5], "4920", ps);
+    const threads = {
+      previous: snapshot.threads!,
+      latest: snapshot.threads!,
+      seconds: 1,
+      takenAt: 0,
+    };
+    const rows = topRows(threads, { users });
+    const summary = {
+      now: new Date(0),
+      uptimeSeconds: 0,
+      users: 0,
+      loadAverages: [0, 0, 0] as [number, number, number],
+      cpu: { ...IDLE_SHARES },
+      meminfo: new Map([["MemTotal", 1_000_000]]),
+    };
+    const top = formatTopThreads(summary, rows, { pageBytes: 4096 });
+    const topRow = top.split("\n")[7]!.trim().split(/\s+/);
+    assert.deepEqual([topRow[5], topRow[6]], ["4920", "4800"], top);
+    assert.ok(Number(topRow[5]) >= Number(topRow[6]), "RES ≥ SHR");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+/** VmRSS of a live process in KiB. */
+function vmRssKiB(pid: number): number | undefined {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return match === null ? undefined : Number(match[1]);
+}
+
+Deno.test("Top: RSS of a live idle process equals its VmRSS", async () => {
+  const child = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const reader = new TaskReader(new ProcFs({ maxFileBytes: 1 << 24 }));
+    const before = vmRssKiB(child.pid);
+    const entry = [...reader.read(false).processes.values()].find((e) => e.stat.pid === child.pid)!;
+    const after = vmRssKiB(child.pid);
+    assert.equal(before, after, "an idle sleep keeps its resident set");
+    assert.equal(entry.rssKiB, after);
+  } finally {
+    child.kill();
+    await child.status;
+  }
+});
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+  } catch {
+    return "";
+  }
+}
+
+Deno.test("Top, TopH, Iotop: a process that execs after the first sample shows its new command", async () => {
+  // The shell execs a shell: the command name stays `sh`, only the command line changes.
+  const child = new Deno.Command("sh", {
+    args: ["-c", 'read line; exec sh -c "read again" second-program'],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  try {
+    await waitFor(() => cmdlineOf(child.pid).includes("read line"), "the first program");
+    const reader = new TaskReader(new ProcFs({ maxFileBytes: 1 << 24 }));
+    const find = (snapshot: ReturnType<TaskReader["read"]>) =>
+      [...snapshot.processes.values()].find((entry) => entry.stat.pid === child.pid)!;
+    const first = reader.read(true);
+    assert.ok(find(first).args.includes('read line; exec sh -c "read again" second-program'));
+    await writer.write(new TextEncoder().encode("go\n"));
+    await waitFor(() => cmdlineOf(child.pid).includes("second-program"), "the exec");
+    const second = reader.read(true);
+    assert.deepEqual(find(second).args, ["sh", "-c", "read again", "second-program"]);
+    const thread = [...second.threads!.values()].find((entry) => entry.stat.pid === child.pid)!;
+    assert.deepEqual(thread.args, ["sh", "-c", "read again", "second-program"]);
+  } finally {
+    await writer.close().catch(() => {});
+    child.kill();
+    await child.status;
+  }
+});
+
+/** A program that changes its uid when told to, without exec, or undefined when none is here. */
+function setuidProgram(): string[] | undefined {
+  for (
+    const [program, args] of [
+      ["python3", [
+        "-c",
+        "import os,sys; sys.stdin.readline(); os.setresuid(65534, 65534, 65534); print('done', flush=True); sys.stdin.readline()",
+      ]],
+      ["perl", ["-e", "<STDIN>; $< = $> = 65534; $| = 1; print qq(done\\n); <STDIN>"]],
+    ] as const
+  ) {
+    try {
+      new Deno.Command(program, { args: ["-v"], stdout: "null", stderr: "null" }).outputSync();
+      return [program, ...args];
+    } catch {
+      // Not installed: try the next one.
+    }
+  }
+  return undefined;
+}
+
+Deno.test("Top, TopH, Iotop: a process that calls setuid after the first sample shows its new user", async () => {
+  if (Deno.uid() !== 0) {
+    console.log(
+      "skipped: changing a child's uid needs root (lepd's tests run as uid " + Deno.uid() + ")",
+    );
+    return;
+  }
+  const program = setuidProgram();
+  if (program === undefined) {
+    console.log("skipped: neither python3 nor perl is installed to call setuid without exec");
+    return;
+  }
+  const child = new Deno.Command(program[0]!, {
+    args: program.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const output = child.stdout.getReader();
+  try {
+    await waitFor(() => cmdlineOf(child.pid) !== "", "the child");
+    const reader = new TaskReader(new ProcFs({ maxFileBytes: 1 << 24 }));
+    const uidOf = (snapshot: ReturnType<TaskReader["read"]>) => ({
+      process: [...snapshot.processes.values()].find((entry) => entry.stat.pid === child.pid)?.uid,
+      thread: [...snapshot.threads!.values()].find((entry) => entry.stat.pid === child.pid)?.uid,
+    });
+    assert.deepEqual(uidOf(reader.read(true)), { process: 0, thread: 0 });
+    await writer.write(new TextEncoder().encode("go\n"));
+    await output.read(); // "done": the uid changed
+    assert.deepEqual(uidOf(reader.read(true)), { process: 65534, thread: 65534 });
+  } finally {
+    await writer.close().catch(() => {});
+    output.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    child.kill();
+    await child.status.catch(() => {});
+  }
 });

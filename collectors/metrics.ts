@@ -163,7 +163,8 @@ export class Scraper {
         ok = false;
       }
       const labels = [["collector", source.name]] as const;
-      duration.push({ labels, value: (this.#now() - started) / 1000 });
+      // Microseconds are all a duration means here; more digits are only bytes.
+      duration.push({ labels, value: Math.round((this.#now() - started) * 1000) / 1e6 });
       success.push({ labels, value: ok ? 1 : 0 });
     }
     families.push(...this.#methodFamilies(), {
@@ -199,7 +200,7 @@ export class Scraper {
       calls.push({ labels, value: stats.calls });
       failures.push({ labels, value: stats.failures });
       durations.push(
-        { labels, value: stats.totalMs / 1000, suffix: "_sum" },
+        { labels, value: Math.round(stats.totalMs * 1000) / 1e6, suffix: "_sum" },
         { labels, value: stats.calls, suffix: "_count" },
       );
     }
@@ -247,7 +248,10 @@ export class Scraper {
       rows.push({
         pid: entry.pid,
         comm: entry.comm,
-        percent: cpuPercent(previous.processes.get(key)?.stat, entry.stat, seconds),
+        // Hundredths of a percent: ticks are 10 ms, so more digits would be noise.
+        percent: Math.round(
+          cpuPercent(previous.processes.get(key)?.stat, entry.stat, seconds) * 100,
+        ) / 100,
       });
     }
     rows.sort((a, b) => b.percent - a.percent || a.pid - b.pid);

@@ -18,6 +18,8 @@ import { toMetricName } from "./exposition.ts";
 export const MAX_LABEL_VALUE_CHARS = 1024;
 /** Most block devices and most file systems exposed (the first ones, in file order). */
 export const MAX_DEVICES = 256;
+/** Most /proc/meminfo fields exposed (the first ones; a kernel has about 60). */
+export const MAX_MEMINFO_FIELDS = 256;
 
 /** A label value cut to {@link MAX_LABEL_VALUE_CHARS}. */
 export function clipLabel(value: string): string {
@@ -105,16 +107,20 @@ export function statFamilies(stat: ProcStat): MetricFamily[] {
 /**
  * One gauge per /proc/meminfo field, named as node_exporter names it: `Active(anon)` becomes
  * `node_memory_Active_anon_bytes`; values in kB are multiplied by 1024 and get `_bytes`; the
- * `HugePages_*` counts (the only fields the kernel prints without a unit) keep their name.
+ * `HugePages_*` counts (the only fields the kernel prints without a unit) keep their name. At
+ * most {@link MAX_MEMINFO_FIELDS}, so a strange kernel cannot make a scrape unbounded.
  *
  * @param meminfo values by field name, as `parseKeyNumbers` returns them
  */
 export function meminfoFamilies(meminfo: ReadonlyMap<string, number>): MetricFamily[] {
   const families: MetricFamily[] = [];
   for (const [field, value] of meminfo) {
+    if (families.length >= MAX_MEMINFO_FIELDS) break;
     const base = toMetricName(field.replace(/\((\w+)\)/, "_$1"));
     const counted = field.startsWith("HugePages_");
     const name = `node_memory_${base}${counted ? "" : "_bytes"}`;
+    // Two fields that spell the same name would be one family twice: the first one wins.
+    if (families.some((family) => family.name === name)) continue;
     families.push(
       single(
         name,

@@ -15,8 +15,12 @@
  *   (`delayacct` boot option or `sysctl kernel.task_delayacct=1` since Linux 5.14), so `IO` is
  *   then `0.00 %` for every thread.
  * - `SWAPIN`: always `0.00 %`; swap-in delay exists only in taskstats.
- * - `PRIO`: derived from the scheduling policy and nice value the way the kernel derives the
- *   I/O priority of a task that never called `ioprio_set` (Deno has no `ioprio_get`).
+ * - `PRIO`: the thread's I/O priority from the `ioprio_get` system call, which the main isolate
+ *   calls through libc's `syscall` (Deno FFI), as iotop does: `ionice -c3` shows `id/…`,
+ *   `-c2 -n7` `be/7`, `-c1 -n2` `rt/2`. A thread that never set one (class none), and every
+ *   thread when the call is unavailable (no FFI, no glibc, a captured tree under `--root`) or
+ *   fails (the thread exited), shows the priority derived from its policy and nice value as the
+ *   kernel derives it (see `ioPriority`).
  *
  * Deliberate differences from the original: the rows are not cut at 49 (every thread is
  * listed, as the totals cover every thread); kernel thread names keep their last letter;
@@ -96,6 +100,62 @@ export function ioPriority(stat: Pick<TaskStat, "policy" | "nice">): string {
   }
 }
 
+/** The I/O scheduling classes by number (`IOPRIO_CLASS_*`), as iotop names them. */
+const IOPRIO_CLASSES = ["", "rt", "be", "id"] as const;
+
+/**
+ * `PRIO` from an `ioprio_get` value (`class << 13 | data`): `rt/2`, `be/7`, `id/7`; the derived
+ * priority ({@link ioPriority}) for class none (0), for an unknown value and when the value
+ * could not be read.
+ */
+export function ioPriorityOf(
+  ioprio: number | undefined,
+  stat: Pick<TaskStat, "policy" | "nice">,
+): string {
+  if (ioprio === undefined || ioprio < 0) return ioPriority(stat);
+  const ioClass = ioprio >> 13;
+  const name = IOPRIO_CLASSES[ioClass];
+  if (name === undefined || name === "") return ioPriority(stat);
+  return `${name}/${ioprio & 0xff}`;
+}
+
+/** Reads a thread's I/O priority (`ioprio_get`); undefined when it cannot. */
+export type IoprioReader = (tid: number) => number | undefined;
+
+/** `ioprio_get` on the architectures Deno runs on (arch/x86/entry/syscalls, asm-generic). */
+const IOPRIO_GET: Partial<Record<typeof Deno.build.arch, bigint>> = {
+  x86_64: 252n,
+  aarch64: 31n,
+};
+const IOPRIO_WHO_PROCESS = 1n;
+
+let liveReader: IoprioReader | null | undefined;
+
+/**
+ * `ioprio_get(IOPRIO_WHO_PROCESS, tid)` through libc's `syscall`, opened once; null where FFI
+ * or glibc is unavailable (the caller then derives the priority).
+ */
+export function liveIoprioReader(): IoprioReader | null {
+  if (liveReader !== undefined) return liveReader;
+  const number = IOPRIO_GET[Deno.build.arch];
+  try {
+    if (number === undefined) throw new Error(`no ioprio_get number for ${Deno.build.arch}`);
+    const libc = Deno.dlopen(
+      "libc.so.6",
+      {
+        syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
+      } as const,
+    );
+    liveReader = (tid) => {
+      const value = Number(libc.symbols.syscall(number, IOPRIO_WHO_PROCESS, BigInt(tid)));
+      return value >= 0 ? value : undefined;
+    };
+  } catch {
+    liveReader = null;
+  }
+  return liveReader;
+}
+
 /**
  * Text for a column LEPV reads by position or after the last `%` of the row: control
  * characters and a backslash before `n` (see `printable`), and `%`, since LEPV takes COMMAND to
@@ -137,6 +197,7 @@ function increase(before: number | undefined, after: number | undefined): number
 export function iotopRows(
   interval: Interval<Snapshot<ThreadEntry>>,
   users: Pick<UserNames, "nameOf">,
+  ioprio?: IoprioReader,
 ): IotopRow[] {
   const { seconds } = interval;
   const rows: IotopRow[] = [];
@@ -151,7 +212,7 @@ export function iotopRows(
     const blkioTicks = increase(previous?.stat.blkioTicks ?? 0, entry.stat.blkioTicks);
     rows.push({
       tid: entry.stat.pid,
-      prio: ioPriority(entry.stat),
+      prio: ioPriorityOf(ioprio?.(entry.stat.pid), entry.stat),
       user: userColumn(users, entry.uid),
       readBytesPerSecond: seconds > 0 ? readBytes / seconds : 0,
       writeBytesPerSecond: seconds > 0 ? writeBytes / seconds : 0,
@@ -203,14 +264,14 @@ export function formatIotop(rows: readonly IotopRow[], totals: IotopTotals): str
  *   has readable I/O counters (a kernel without CONFIG_TASK_IO_ACCOUNTING)
  */
 export function iotopCollector(
-  options: { sampling: TaskSampling; users: UserNames },
+  options: { sampling: TaskSampling; users: UserNames; ioprio?: IoprioReader },
 ): Collector {
   return {
     close() {
       options.sampling.threads.stop();
       return Promise.resolve();
     },
-    async collect() {
+    async collect({ fs }) {
       const interval = await options.sampling.threads.interval();
       if (interval.latest.size === 0) {
         throw new MethodFailure(`Cannot list threads: "/proc" holds no readable process`);
@@ -225,7 +286,10 @@ export function iotopCollector(
             "this kernel has no per-task I/O accounting (CONFIG_TASK_IO_ACCOUNTING)",
         );
       }
-      const rows = iotopRows(interval, options.users);
+      // Under --root the tids are a captured machine's: asking the live kernel would be wrong.
+      const live = fs.resolve("/proc") === "/proc";
+      const ioprio = options.ioprio ?? (live ? liveIoprioReader() ?? undefined : undefined);
+      const rows = iotopRows(interval, options.users, ioprio);
       return formatIotop(rows, iotopTotals(rows));
     },
   };

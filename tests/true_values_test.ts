@@ -13,7 +13,8 @@ import { irqInfoRates } from "../collectors/irq_info.ts";
 import { mpstatInterruptsText } from "../collectors/mpstat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { IDLE_SHARES, parseProcStat, type ProcStat } from "../collectors/proc_stat.ts";
-import { parseTaskStat, UserNames } from "../collectors/processes.ts";
+import { ioPriorityOf, iotopRows, liveIoprioReader } from "../collectors/iotop.ts";
+import { parseTaskStat, Policy, UserNames } from "../collectors/processes.ts";
 import { formatPs, psRows } from "../collectors/ps.ts";
 import { taskKey, TaskReader } from "../collectors/task_snapshots.ts";
 import { formatTopThreads, topRows } from "../collectors/top_threads.ts";
@@ -395,5 +396,78 @@ Deno.test("Top, TopH, Iotop: a process that calls setuid after the first sample 
     await child.stdout.cancel().catch(() => {});
     child.kill();
     await child.status.catch(() => {});
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Item 4: Iotop's PRIO is the thread's I/O priority.
+
+Deno.test("Iotop PRIO: ioprio_get values as iotop names them (table)", () => {
+  const other = { policy: Policy.OTHER, nice: 0 };
+  const cases: [
+    ioprio: number | undefined,
+    stat: { policy: number; nice: number },
+    prio: string,
+  ][] = [
+    [(3 << 13) | 7, other, "id/7"],
+    [(3 << 13) | 0, other, "id/0"],
+    [(2 << 13) | 7, other, "be/7"],
+    [(1 << 13) | 2, other, "rt/2"],
+    [0, { policy: Policy.OTHER, nice: 19 }, "be/7"],
+    [0, { policy: Policy.OTHER, nice: -20 }, "be/0"],
+    [0, { policy: Policy.FIFO, nice: 0 }, "rt/4"],
+    [undefined, { policy: Policy.OTHER, nice: 5 }, "be/5"],
+    [(5 << 13) | 1, other, "be/4"],
+  ];
+  for (const [ioprio, stat, prio] of cases) assert.equal(ioPriorityOf(ioprio, stat), prio);
+});
+
+async function ioniceRow(ionice: string[]): Promise<string | undefined> {
+  const child = new Deno.Command("ionice", {
+    args: [...ionice, "sleep", "30"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitFor(() => cmdlineOf(child.pid).startsWith("sleep"), "ionice to exec sleep");
+    const fs = new ProcFs({ maxFileBytes: 1 << 24 });
+    const threads = new TaskReader(fs).read(true).threads!;
+    const rows = iotopRows(
+      { previous: threads, latest: threads, seconds: 1, takenAt: 0 },
+      new UserNames(fs),
+      liveIoprioReader() ?? undefined,
+    );
+    return rows.find((row) => row.tid === child.pid)?.prio;
+  } finally {
+    child.kill();
+    await child.status;
+  }
+}
+
+function hasIonice(): boolean {
+  try {
+    return new Deno.Command("ionice", { args: ["-p", String(Deno.pid)], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("Iotop PRIO: children started with ionice -c3, -c2 -n7 and (as root) -c1 -n2", async () => {
+  if (!hasIonice()) {
+    console.log("skipped: ionice (util-linux) is not installed");
+    return;
+  }
+  if (liveIoprioReader() === null) {
+    console.log("skipped: Deno FFI or glibc's libc.so.6 is unavailable, PRIO is derived");
+    return;
+  }
+  assert.match((await ioniceRow(["-c3"]))!, /^id\/[0-7]$/);
+  assert.equal(await ioniceRow(["-c2", "-n7"]), "be/7");
+  assert.equal(await ioniceRow(["-c2", "-n0"]), "be/0");
+  if (Deno.uid() === 0) {
+    assert.equal(await ioniceRow(["-c1", "-n2"]), "rt/2");
+  } else {
+    console.log("skipped the rt/2 case: the real-time I/O class needs root");
   }
 });

@@ -14,11 +14,12 @@
  * @module
  */
 
+import { DENO_VERSION } from "../checks/deno_version.ts";
 import { REPO_ROOT } from "./bundle.ts";
 import { runToEnd } from "./subprocess.ts";
 
-/** The Deno version lepd is built and tested with (the README's `npx deno@…`). */
-export const DENO_VERSION = "2.9.6";
+/** The Deno version lepd is built and tested with, which its start path checks. */
+export { DENO_VERSION };
 
 /** The targets lepd is shipped for. */
 export type Target = "x86_64" | "aarch64";

@@ -74,6 +74,12 @@ export interface PerfOptions {
    */
   procRoot?: string;
   /**
+   * Reads the text of perf_event_paranoid (tests only; default: the file under `procRoot`).
+   * Tests with a fake perf inject a permissive value, so the host's setting does not decide
+   * their outcome.
+   */
+  readParanoid?: () => Promise<string>;
+  /**
    * Why the perf methods are switched off, when they are (e.g. while the daemon reads a
    * captured tree with `--root`, where sampling the live system would mix two machines).
    */
@@ -303,7 +309,8 @@ class PerfService {
     let paranoid: number;
     try {
       paranoid = Number.parseInt(
-        await this.#fs.readText("/proc/sys/kernel/perf_event_paranoid"),
+        await (this.#options.readParanoid?.() ??
+          this.#fs.readText("/proc/sys/kernel/perf_event_paranoid")),
         10,
       );
     } catch {

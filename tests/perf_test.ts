@@ -39,6 +39,7 @@ import { Logger } from "../log.ts";
 import type { ServerConfig } from "../rpc/messages.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";
 import { Client, freePort, legacyText } from "./helpers/daemon.ts";
+import { skipUnless } from "./helpers/skip.ts";
 
 const FIXTURES = new URL("./fixtures/perf/", import.meta.url);
 const encoder = new TextEncoder();
@@ -636,8 +637,12 @@ esac
   } satisfies FakePerf;
 }
 
+/** perf_event_paranoid as a fake perf's tests see it: permissive, whatever the host says. */
+const PERMISSIVE_PARANOID = () => Promise.resolve("-1\n");
+
+/** Options for a fake (or missing) perf: the host's perf settings play no part. */
 function options(executable: string | undefined, overrides: Partial<PerfOptions> = {}) {
-  return { executable, ...PERF_DEFAULTS, ...overrides };
+  return { executable, ...PERF_DEFAULTS, readParanoid: PERMISSIVE_PARANOID, ...overrides };
 }
 
 /** Asserts a one-line MethodFailure whose message matches every pattern. */
@@ -793,7 +798,8 @@ Deno.test("perf not permitted: detected at start-up from the settings and per re
       `${root}/proc/self/status`,
       `Name:\tlepd\nUid:\t1000\t1000\t1000\t1000\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\n`,
     );
-    return createPerfCollectors(options(fake.executable, { procRoot: root }));
+    // The settings under test, read from the tree: no injected value.
+    return createPerfCollectors({ executable: fake.executable, ...PERF_DEFAULTS, procRoot: root });
   };
   try {
     const refused = setting("2", "0000000000000000");
@@ -806,6 +812,18 @@ Deno.test("perf not permitted: detected at start-up from the settings and per re
     );
     assert.equal(await assertFailure(refused.cpuclock.collect(context)), reason);
     await refused.close();
+    // An injected reader takes the file's place.
+    const injected = createPerfCollectors({
+      executable: fake.executable,
+      ...PERF_DEFAULTS,
+      procRoot: root,
+      readParanoid: () => Promise.resolve("3\n"),
+    });
+    assert.match(
+      (await injected.probe())!,
+      /kernel\.perf_event_paranoid is 3 and lepd \(uid 1000\)/,
+    );
+    await injected.close();
 
     // CAP_PERFMON (bit 38) or CAP_SYS_ADMIN (bit 21) is enough, and so is paranoid <= 0.
     for (
@@ -848,7 +866,8 @@ Deno.test("a perf that never exits is killed at the deadline with everything it 
       /^"perf script -i perf\.data" did not finish within 0\.5 s and was killed/,
       /raise --perf-timeout/,
     );
-    assert.ok(performance.now() - started < 3000, "answered soon after the deadline");
+    // Far below the children's sleeps; generous for a loaded machine.
+    assert.ok(performance.now() - started < 15_000, "answered soon after the deadline");
     const calls = fake.calls();
     assert.equal(calls.at(-1)![9], `script -i ${calls.at(-1)![2]}/perf.data`);
     // The fake leads its own process group, which is what was killed.
@@ -881,7 +900,7 @@ Deno.test("runChild: a child holding its pipes after the deadline does not hold 
   assert.equal(run.end, "timeout");
   assert.equal(run.status.signal, "SIGKILL");
   assert.equal(run.stderr, "err\n");
-  assert.ok(performance.now() - started < 2500);
+  assert.ok(performance.now() - started < 15_000, "not the 30 s of the sleeps");
   // A child that exits and leaves a grandchild holding its pipes: the grandchild goes too.
   const marker = String(800_000 + Math.floor(Math.random() * 99_999));
   let pid = 0;
@@ -895,7 +914,7 @@ Deno.test("runChild: a child holding its pipes after the deadline does not hold 
   });
   assert.equal(orphaning.end, "exited");
   assert.equal(orphaning.status.code, 3);
-  assert.ok(performance.now() - quick < 1500, "the pipes did not wait for the grandchild");
+  assert.ok(performance.now() - quick < 15_000, "the pipes did not wait for the grandchild");
   await assertNothingLeft([pid]);
 
   const aborted = new AbortController();
@@ -1028,7 +1047,7 @@ Deno.test("close() kills a running recording, fails queued requests and refuses 
     );
     const started = performance.now();
     await perf.close();
-    assert.ok(performance.now() - started < 2000);
+    assert.ok(performance.now() - started < 15_000, "not the 30 s of the recording");
     await stopped;
     await cancelled;
     await assertFailure(perf.cpuclock.collect(context), /shutting down/);
@@ -1044,6 +1063,30 @@ Deno.test("close() kills a running recording, fails queued requests and refuses 
 
 const livePerf = resolvePerf();
 
+/** Why the real perf cannot record system-wide here; undefined when it can. */
+const livePerfProblem = livePerf === undefined ? "perf is not installed" : await (async () => {
+  const probe = createPerfCollectors({ executable: livePerf, ...PERF_DEFAULTS });
+  try {
+    return await probe.probe();
+  } finally {
+    await probe.close();
+  }
+})();
+
+/** A test of the real perf: skipped, with the probe's reason, where perf may not record. */
+function liveTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: skipUnless(livePerfProblem === undefined, livePerfProblem ?? "", name),
+    fn,
+  });
+}
+
+/** The real perf's options: the host's own settings decide. */
+function liveOptions(): PerfOptions {
+  return { executable: livePerf, ...PERF_DEFAULTS };
+}
+
 /** perf processes that are children of this test process. */
 function ourPerfProcesses(): ProcessEntry[] {
   return processTable().filter((entry) => entry.ppid === Deno.pid && entry.comm === "perf");
@@ -1057,8 +1100,8 @@ function cmdline(pid: number): string {
   }
 }
 
-Deno.test("live: every perf method returns a text with samples", async () => {
-  const perf = createPerfCollectors(options(livePerf));
+liveTest("live: every perf method returns a text with samples", async () => {
+  const perf = createPerfCollectors(liveOptions());
   try {
     assert.equal(await perf.probe(), undefined);
     for (
@@ -1086,38 +1129,41 @@ Deno.test("live: every perf method returns a text with samples", async () => {
   }
 });
 
-Deno.test("live: GetCmdPerfFlame is complete and larger than 16 KiB while a busy child spins", async () => {
-  // One-byte reads and writes keep the child in deep kernel stacks, so every sample of it is
-  // long whatever else the machine does (a shell loop's stacks were too short to be sure).
-  const busy = new Deno.Command("dd", {
-    args: ["if=/dev/zero", "of=/dev/null", "bs=1"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const perf = createPerfCollectors(options(livePerf));
-  try {
-    const flame = await perf.record("flame");
-    const headers = sampleHeaders(flame.text);
-    assert.equal(headers.length, flame.recordedSamples, "as many samples as perf record wrote");
-    assert.ok(encoder.encode(flame.text).length > 16 * 1024, `${flame.text.length} chars`);
-    assert.doesNotMatch(flame.text, /^# lepd: output cut/m);
-    assert.ok(flame.text.endsWith("\n\n"), "ends after a whole sample");
-    assert.ok(
-      headers.some((line) => new RegExp(`^dd +${busy.pid} `).test(line)),
-      "the busy child was sampled",
-    );
-    assert.equal(lepvFlame(flame.text).samples.length, headers.length);
-    assert.equal(foldedTotal(flame.folded!), headers.length);
-  } finally {
-    busy.kill("SIGKILL");
-    await busy.status;
-    await perf.close();
-  }
-});
+liveTest(
+  "live: GetCmdPerfFlame is complete and larger than 16 KiB while a busy child spins",
+  async () => {
+    // One-byte reads and writes keep the child in deep kernel stacks, so every sample of it is
+    // long whatever else the machine does (a shell loop's stacks were too short to be sure).
+    const busy = new Deno.Command("dd", {
+      args: ["if=/dev/zero", "of=/dev/null", "bs=1"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const perf = createPerfCollectors(liveOptions());
+    try {
+      const flame = await perf.record("flame");
+      const headers = sampleHeaders(flame.text);
+      assert.equal(headers.length, flame.recordedSamples, "as many samples as perf record wrote");
+      assert.ok(encoder.encode(flame.text).length > 16 * 1024, `${flame.text.length} chars`);
+      assert.doesNotMatch(flame.text, /^# lepd: output cut/m);
+      assert.ok(flame.text.endsWith("\n\n"), "ends after a whole sample");
+      assert.ok(
+        headers.some((line) => new RegExp(`^dd +${busy.pid} `).test(line)),
+        "the busy child was sampled",
+      );
+      assert.equal(lepvFlame(flame.text).samples.length, headers.length);
+      assert.equal(foldedTotal(flame.folded!), headers.length);
+    } finally {
+      busy.kill("SIGKILL");
+      await busy.status;
+      await perf.close();
+    }
+  },
+);
 
-Deno.test("live: three concurrent requests are all answered, one recording at a time", async () => {
-  const perf = createPerfCollectors(options(livePerf));
+liveTest("live: three concurrent requests are all answered, one recording at a time", async () => {
+  const perf = createPerfCollectors(liveOptions());
   let maxAlive = 0;
   const recordPids = new Set<number>();
   let watching = true;
@@ -1170,49 +1216,52 @@ function serverConfig(port: number): ServerConfig {
   };
 }
 
-Deno.test("live over TCP: a client that disconnects mid-recording leaves no perf behind", async () => {
-  const perf = createPerfCollectors(options(livePerf));
-  const log = new Logger("error", "test");
-  const registry = new Registry({ fs: context.fs, log, maxResultBytes: 16 * 1024 * 1024 })
-    .register("GetCmdPerfFaults", perf.faults)
-    .register("GetCmdPerfCpuclock", perf.cpuclock)
-    .register("GetCmdPerfFlame", perf.flame)
-    .register("GetCmdPerfFlameFolded", perf.flameFolded);
-  const port = freePort();
-  const worker = await startNetworkWorker(serverConfig(port), { methods: registry, log });
-  const groups = new Set<number>();
-  try {
-    const leaving = await Client.connect(port);
-    await leaving.send('{"method": "GetCmdPerfFlame"}');
-    await eventually(() => {
-      for (const entry of ourPerfProcesses()) groups.add(entry.pgrp);
-      return ourPerfProcesses().some((entry) => cmdline(entry.pid).includes(" record "));
-    }, () => "perf record did not start");
-    leaving.close();
-    // The daemon finishes the run regardless of the client, then nothing is left.
-    await eventually(
-      () => {
-        for (const entry of ourPerfProcesses()) groups.add(entry.pgrp);
-        return registry.stats("GetCmdPerfFlame")!.totalMs > 0;
-      },
-      () => "the abandoned run did not finish",
-      15_000,
-    );
-    assert.equal(registry.stats("GetCmdPerfFlame")!.failures, 0);
-    await assertNothingLeft([...groups]);
-    assert.deepEqual(ourPerfProcesses(), []);
-
-    const client = await Client.connect(port);
+liveTest(
+  "live over TCP: a client that disconnects mid-recording leaves no perf behind",
+  async () => {
+    const perf = createPerfCollectors(liveOptions());
+    const log = new Logger("error", "test");
+    const registry = new Registry({ fs: context.fs, log, maxResultBytes: 16 * 1024 * 1024 })
+      .register("GetCmdPerfFaults", perf.faults)
+      .register("GetCmdPerfCpuclock", perf.cpuclock)
+      .register("GetCmdPerfFlame", perf.flame)
+      .register("GetCmdPerfFlameFolded", perf.flameFolded);
+    const port = freePort();
+    const worker = await startNetworkWorker(serverConfig(port), { methods: registry, log });
+    const groups = new Set<number>();
     try {
-      const response = await client.request({ method: "GetCmdPerfFlameFolded" });
-      const folded = legacyText(response);
-      assert.match(folded, /^\S+ \d+$/m);
+      const leaving = await Client.connect(port);
+      await leaving.send('{"method": "GetCmdPerfFlame"}');
+      await eventually(() => {
+        for (const entry of ourPerfProcesses()) groups.add(entry.pgrp);
+        return ourPerfProcesses().some((entry) => cmdline(entry.pid).includes(" record "));
+      }, () => "perf record did not start");
+      leaving.close();
+      // The daemon finishes the run regardless of the client, then nothing is left.
+      await eventually(
+        () => {
+          for (const entry of ourPerfProcesses()) groups.add(entry.pgrp);
+          return registry.stats("GetCmdPerfFlame")!.totalMs > 0;
+        },
+        () => "the abandoned run did not finish",
+        15_000,
+      );
+      assert.equal(registry.stats("GetCmdPerfFlame")!.failures, 0);
+      await assertNothingLeft([...groups]);
+      assert.deepEqual(ourPerfProcesses(), []);
+
+      const client = await Client.connect(port);
+      try {
+        const response = await client.request({ method: "GetCmdPerfFlameFolded" });
+        const folded = legacyText(response);
+        assert.match(folded, /^\S+ \d+$/m);
+      } finally {
+        client.close();
+      }
     } finally {
-      client.close();
+      await worker.stop();
+      await registry.close();
     }
-  } finally {
-    await worker.stop();
-    await registry.close();
-  }
-  assert.deepEqual(ourPerfProcesses(), []);
-});
+    assert.deepEqual(ourPerfProcesses(), []);
+  },
+);

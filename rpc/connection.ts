@@ -1,29 +1,69 @@
 /**
  * Serves one client connection: reads bytes, frames requests, answers each in order.
  *
- * A connection handles one request at a time and reads no further while it is being answered,
+ * A connection handles one request at a time and reads no further while it is being answered
+ * (one read of at most 64 KiB stays outstanding, so a client that resets or closes is noticed),
  * so a client that pipelines requests gets its answers in order and TCP flow control, not
  * lepd's memory, holds whatever it sends meanwhile. Connections stay open after a response
  * (LEPV reuses them forever); they end when the client closes, on invalid JSON, on an oversize
  * request, on a timeout, or at shutdown.
  *
+ * A batch's replies are written as each is ready (the bytes of the array are the same as one
+ * write of the whole array), so a client that stops reading blocks the next item instead of
+ * making lepd hold the rest; a batch item starts only while its client is still there; and
+ * the replies of one request may pass {@link ConnectionContext.maxResponseBytes} only with
+ * their first reply, later items getting an error without being run.
+ *
  * @module
  */
 
 import type { Logger } from "../log.ts";
-import { encodeBatch, encodeReply, type Outcome, type Reply } from "./encoder.ts";
+import { encodeReply, type Outcome, type Reply } from "./encoder.ts";
 import { type Frame, JsonFramer } from "./framer.ts";
 import { arrayElements } from "./members.ts";
 import type { MethodOutcome } from "./messages.ts";
 import { ErrorCode, ErrorMessage } from "./protocol.ts";
 import { type Call, type Dialect, validateRequest } from "./request.ts";
 
+/** Bytes of replies waiting to be written, shared by every connection of a server. */
+export class ResponseBudget {
+  readonly limit: number;
+  #held = 0;
+
+  /** @param limit the most bytes held at once */
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Bytes held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Takes `bytes` when they fit under the limit; false (nothing taken) otherwise. */
+  reserve(bytes: number): boolean {
+    if (this.#held + bytes > this.limit) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  /** Gives back what {@link reserve} took. */
+  release(bytes: number): void {
+    this.#held = Math.max(0, this.#held - bytes);
+  }
+}
+
 /** Bounds and collaborators of a connection. */
 export interface ConnectionContext {
   maxRequestBytes: number;
   maxBatch: number;
   idleTimeoutMs: number;
+  /** A request stalled midway, or a response the client read nothing of, for this long ends it. */
   stallTimeoutMs: number;
+  /** Bytes one request's replies may take beyond its first reply (a batch counts as one). */
+  maxResponseBytes: number;
+  /** Bytes of replies all connections together may hold while they are written. */
+  budget: ResponseBudget;
   hasMethod(name: string): boolean;
   /** Runs a registered method in the collectors' isolate. */
   call(method: string): Promise<MethodOutcome>;
@@ -31,12 +71,12 @@ export interface ConnectionContext {
 }
 
 const READ_BUFFER_BYTES = 64 * 1024;
-
-/** Writes all of `bytes`; `Deno.Conn.write` may take only part of a buffer. */
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-}
+/** Largest single write: the stall timer restarts after each one that makes progress. */
+const WRITE_CHUNK_BYTES = 256 * 1024;
+const textEncoder = new TextEncoder();
+const OPEN_BATCH = textEncoder.encode("[");
+const NEXT_IN_BATCH = textEncoder.encode(",");
+const CLOSE_BATCH = textEncoder.encode("]\n");
 
 /** One client connection. */
 export class Connection {
@@ -47,6 +87,15 @@ export class Connection {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerKind: "idle" | "stall" | undefined;
   #busy = false;
+  readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
+  /** The read that watches the client while a request is answered. */
+  #readAhead: Promise<number | null> | undefined;
+  /** The client closed its sending side (it may still read: `nc -q1`). */
+  #peerEnded = false;
+  /** The client is gone: its side reset the connection. */
+  #peerGone = false;
+  /** When the connection last became idle (performance.now()), while it is idle. */
+  #idleSince: number | undefined;
   /** Dialect of the latest request, which a parse error after it is answered in. */
   #dialect: Dialect | undefined;
   #closing = false;
@@ -69,18 +118,30 @@ export class Connection {
     return this.#peer;
   }
 
+  /**
+   * Since when the connection has been idle (no request in flight or in transit), in
+   * `performance.now()` time; undefined while it is not idle.
+   */
+  get idleSince(): number | undefined {
+    return this.#timerKind === "idle" && !this.#busy && !this.#closed ? this.#idleSince : undefined;
+  }
+
   /** Reads and answers requests until the connection ends; never throws. */
   async serve(): Promise<void> {
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    const buffer = this.#buffer;
     this.#arm("idle");
     try {
       while (!this.#closing) {
-        const count = await this.#conn.read(buffer);
+        const ahead = this.#readAhead;
+        this.#readAhead = undefined;
+        const count = await (ahead ?? this.#conn.read(buffer));
         if (count === null) {
           await this.#handle(this.#framer.end());
           break;
         }
         const frames = this.#framer.push(buffer.subarray(0, count));
+        // While these are answered, one read watches for a client that leaves.
+        if (frames.length > 0) this.#watch();
         const finished = await this.#handle(frames);
         if (finished) break;
         if (this.#framer.inValue) {
@@ -107,6 +168,44 @@ export class Connection {
     this.#close();
   }
 
+  /** Closes an idle connection to make room for a new client (the server's choice). */
+  reap(): void {
+    this.#context.log.debug(`${this.#peer}: closed to make room for a new client`);
+    this.#close();
+  }
+
+  /** Starts the read that notices a client leaving while its request is answered. */
+  #watch(): void {
+    const ahead = this.#conn.read(this.#buffer).then(
+      (count) => {
+        if (count === null) this.#peerEnded = true;
+        return count;
+      },
+      (error) => {
+        this.#peerGone = true;
+        throw error;
+      },
+    );
+    ahead.catch(() => {});
+    this.#readAhead = ahead;
+  }
+
+  /**
+   * True when the client is gone. After it closed its sending side it may still be reading
+   * (`nc -q1`) or have closed its socket; in the second case the reply written last made its
+   * system answer with a reset, which a read after the end of input reports (`check`).
+   */
+  async #clientLeft(check: boolean): Promise<boolean> {
+    if (this.#peerGone || this.#closed) return true;
+    if (!this.#peerEnded || !check) return false;
+    try {
+      await this.#conn.read(new Uint8Array(1));
+    } catch {
+      this.#peerGone = true;
+    }
+    return this.#peerGone;
+  }
+
   /** Answers frames in order; true when the connection must end after them. */
   async #handle(frames: Frame[]): Promise<boolean> {
     for (const frame of frames) {
@@ -130,49 +229,126 @@ export class Connection {
         );
         return true;
       }
+      if (await this.#clientLeft(false)) {
+        this.#context.log.debug(`${this.#peer}: client left; pending requests dropped`);
+        return true;
+      }
       this.#busy = true;
       this.#disarm();
       try {
-        const response = await this.#respond(frame.value, frame.text);
-        if (response !== undefined) await this.#write(response);
+        await this.#respond(frame.value, frame.text);
       } finally {
         this.#busy = false;
       }
     }
-    return this.#closing;
+    return this.#closing || this.#peerGone;
   }
 
-  /** The bytes answering one parsed value, or undefined when nothing is to be sent. */
-  async #respond(value: unknown, text: string): Promise<Uint8Array | undefined> {
+  /** Answers one parsed value (writing nothing for a notification). */
+  async #respond(value: unknown, text: string): Promise<void> {
     if (!Array.isArray(value)) {
       const reply = await this.#answer(value, text);
-      return reply === undefined ? undefined : encodeReply(reply);
+      if (reply !== undefined) await this.#send(reply, "");
+      return;
     }
     this.#dialect = "2.0";
     if (value.length === 0 || value.length > this.#context.maxBatch) {
       const message = value.length === 0
         ? ErrorMessage.INVALID_REQUEST
         : `Batch of ${value.length} requests is larger than the limit of ${this.#context.maxBatch}.`;
-      return encodeReply({
+      await this.#write(encodeReply({
         dialect: "2.0",
         outcome: failure(ErrorCode.INVALID_REQUEST, message),
         id: null,
-      });
+      }));
+      return;
     }
-    const replies: Reply[] = [];
-    const sources = arrayElements(text);
-    for (const [index, element] of value.entries()) {
-      const reply = await this.#answer(element, sources[index], "2.0");
-      if (reply !== undefined) replies.push(reply);
-    }
-    return replies.length === 0 ? undefined : encodeBatch(replies);
+    await this.#respondBatch(value, text);
   }
 
-  /** Validates and runs one request; undefined for a JSON-RPC 2.0 notification. */
+  /**
+   * Runs a batch's items in order and writes each reply as it is ready: `[`, the replies
+   * separated by `,`, then `]` and LF — the bytes of the whole array in one write, without
+   * holding it. Nothing at all is written when every item is a notification.
+   */
+  async #respondBatch(value: unknown[], text: string): Promise<void> {
+    const sources = arrayElements(text);
+    const { maxResponseBytes, budget } = this.#context;
+    let replies = 0;
+    let sentBytes = 0;
+    let refusal: string | undefined;
+    for (const [index, element] of value.entries()) {
+      if (await this.#clientLeft(true)) {
+        this.#context.log.debug(
+          `${this.#peer}: client left; ${value.length - index} batch items not run`,
+        );
+        return;
+      }
+      if (refusal === undefined && replies > 0 && sentBytes >= maxResponseBytes) {
+        refusal = perConnectionRefusal(maxResponseBytes);
+      }
+      if (refusal === undefined && budget.held >= budget.limit) refusal = totalRefusal(budget);
+      let reply = await this.#answer(element, sources[index], "2.0", refusal);
+      if (reply === undefined) continue;
+      let bytes = encodeReply(reply);
+      if (replies > 0 && sentBytes + bytes.length > maxResponseBytes) {
+        refusal ??= perConnectionRefusal(maxResponseBytes);
+        reply = { ...reply, outcome: failure(ErrorCode.METHOD_FAILED, refusal) };
+        bytes = encodeReply(reply);
+      }
+      const sent = await this.#send(reply, replies === 0 ? "[" : ",", bytes);
+      if (sent === "refused") refusal ??= totalRefusal(budget);
+      replies++;
+      sentBytes += bytes.length;
+    }
+    if (replies > 0) await this.#write(CLOSE_BATCH);
+  }
+
+  /**
+   * Writes one reply, after `prefix` (`[` or `,` inside a batch, whose replies lose their LF).
+   * Its bytes count against the server's total while they are written; a reply that does not
+   * fit is replaced by an error saying so.
+   */
+  async #send(
+    reply: Reply,
+    prefix: "" | "[" | ",",
+    encoded?: Uint8Array,
+  ): Promise<"sent" | "refused"> {
+    let bytes = encoded ?? encodeReply(reply);
+    const { budget } = this.#context;
+    let outcome: "sent" | "refused" = "sent";
+    if (!budget.reserve(bytes.length)) {
+      // The error that replaces it is a few hundred bytes, written outside the budget.
+      outcome = "refused";
+      bytes = encodeReply({
+        ...reply,
+        outcome: failure(ErrorCode.METHOD_FAILED, totalRefusal(budget)),
+      });
+    }
+    const held = outcome === "sent" ? bytes.length : 0;
+    try {
+      if (prefix !== "") {
+        // Inside a batch: the reply's LF is dropped, the array's separator goes first.
+        await this.#write(prefix === "[" ? OPEN_BATCH : NEXT_IN_BATCH);
+        await this.#write(bytes.subarray(0, bytes.length - 1));
+      } else {
+        await this.#write(bytes);
+      }
+    } finally {
+      budget.release(held);
+    }
+    return outcome;
+  }
+
+  /**
+   * Validates and runs one request; undefined for a JSON-RPC 2.0 notification. With
+   * `refusal`, a valid request is not run but answered with that error.
+   */
   async #answer(
     value: unknown,
     source: string | undefined,
     dialect?: Dialect,
+    refusal?: string,
   ): Promise<Reply | undefined> {
     const validation = validateRequest(value, {
       hasMethod: (name) => this.#context.hasMethod(name),
@@ -196,7 +372,9 @@ export class Connection {
       return reply;
     }
     const { call } = validation;
-    const outcome = await this.#run(call);
+    const outcome = refusal === undefined
+      ? await this.#run(call)
+      : failure(ErrorCode.METHOD_FAILED, refusal);
     if (isNotification(call)) return undefined;
     const reply: Reply = { dialect: call.dialect, outcome };
     if (call.id !== undefined) reply.id = call.id;
@@ -217,14 +395,25 @@ export class Connection {
       : failure(ErrorCode.METHOD_FAILED, outcome.message);
   }
 
+  /**
+   * Writes all of `bytes` (`Deno.Conn.write` may take only part of a buffer). The stall timer
+   * restarts after every write that moved bytes: it ends a client that reads nothing for that
+   * long, never one that reads slowly.
+   */
   async #write(bytes: Uint8Array): Promise<void> {
+    let offset = 0;
     this.#arm("stall");
-    await writeAll(this.#conn, bytes);
+    while (offset < bytes.length) {
+      const end = Math.min(bytes.length, offset + WRITE_CHUNK_BYTES);
+      offset += await this.#conn.write(bytes.subarray(offset, end));
+      this.#arm("stall");
+    }
     this.#disarm();
   }
 
   #arm(kind: "idle" | "stall"): void {
     this.#disarm();
+    if (kind === "idle") this.#idleSince = performance.now();
     const delay = kind === "idle" ? this.#context.idleTimeoutMs : this.#context.stallTimeoutMs;
     this.#timerKind = kind;
     this.#timer = setTimeout(() => {
@@ -264,6 +453,16 @@ export function parseErrorDialect(latest: Dialect | undefined, text: string | un
 /** A JSON-RPC 2.0 request without an id: the client wants no reply. */
 function isNotification(request: { dialect: Dialect; id?: unknown }): boolean {
   return request.dialect === "2.0" && request.id === undefined;
+}
+
+function perConnectionRefusal(limit: number): string {
+  return `Not run: this request's replies passed ${limit} bytes ` +
+    "(--max-response-bytes-per-connection); ask for the rest in another request";
+}
+
+function totalRefusal(budget: ResponseBudget): string {
+  return `Server busy: ${budget.limit} bytes of replies are already waiting for clients ` +
+    "(--max-response-bytes-total); retry later";
 }
 
 function failure(code: number, message: string): Outcome {

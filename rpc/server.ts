@@ -2,15 +2,31 @@
  * The TCP listener: accepts connections, applies the address filter and the connection
  * limits, and stops gracefully.
  *
+ * When every connection slot is taken, a newcomer is not refused while some connection is
+ * idle: the longest-idle connection of the address holding the most connections is closed to
+ * make room. Calls to the collectors are shared: a call for a method that is already running
+ * for any connection waits for that run's result instead of starting another, and one client
+ * address may have only one perf method in flight at a time.
+ *
  * @module
  */
 
 import type { Logger } from "../log.ts";
 import { AccessList } from "./access.ts";
-import { Connection } from "./connection.ts";
+import { Connection, ResponseBudget } from "./connection.ts";
 import { encodeReply } from "./encoder.ts";
 import type { MethodOutcome, ServerConfig } from "./messages.ts";
 import { ErrorCode } from "./protocol.ts";
+
+/** `--max-response-bytes-per-connection` when the config does not say. */
+export const DEFAULT_MAX_RESPONSE_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
+/** `--max-response-bytes-total` when the config does not say. */
+export const DEFAULT_MAX_RESPONSE_BYTES_TOTAL = 64 * 1024 * 1024;
+
+/** Methods that run perf: one client address may have one of them in flight. */
+export function isPerfMethod(method: string): boolean {
+  return method.startsWith("GetCmdPerf");
+}
 
 /** What the server needs from its host isolate. */
 export interface ServerHost {
@@ -28,6 +44,12 @@ export class RpcServer {
   readonly #access: AccessList;
   readonly #connections = new Map<Connection, Promise<void>>();
   readonly #perClient = new Map<string, number>();
+  readonly #clientOf = new Map<Connection, string>();
+  readonly #budget: ResponseBudget;
+  /** Calls running in the collectors' isolate, by method: later identical calls share them. */
+  readonly #inFlight = new Map<string, Promise<MethodOutcome>>();
+  /** Per client address, the perf method it has in flight and how many of its calls wait. */
+  readonly #perfByClient = new Map<string, { method: string; calls: number }>();
   #listener: Deno.TcpListener | undefined;
   #accepting: Promise<void> | undefined;
 
@@ -41,6 +63,14 @@ export class RpcServer {
     this.#host = host;
     this.#methods = new Set(host.methods);
     this.#access = AccessList.parse(config.allowFrom);
+    this.#budget = new ResponseBudget(
+      config.maxResponseBytesTotal ?? DEFAULT_MAX_RESPONSE_BYTES_TOTAL,
+    );
+  }
+
+  /** Bytes of replies held by all connections now (tests and benchmarks). */
+  get responseBytesHeld(): number {
+    return this.#budget.held;
   }
 
   /** Binds the listen address and starts accepting; returns the bound address. */
@@ -76,7 +106,8 @@ export class RpcServer {
         conn = await listener.accept();
       } catch (error) {
         if (error instanceof Deno.errors.BadResource) return; // listener closed at shutdown
-        log.warn(`Accept failed: ${(error as Error).message}`);
+        // A client that connects and resets at once makes accept fail: count, do not flood.
+        log.limited("warn", "accept", `Accept failed: ${(error as Error).message}`);
         continue;
       }
       this.#admit(conn);
@@ -92,14 +123,19 @@ export class RpcServer {
       return;
     }
     const fromClient = this.#perClient.get(client) ?? 0;
-    if (this.#connections.size >= this.#config.maxConnections) {
-      this.#refuse(conn, `Too many connections: the limit is ${this.#config.maxConnections}`);
-      return;
-    }
     if (fromClient >= this.#config.maxConnectionsPerClient) {
       this.#refuse(
         conn,
         `Too many connections from ${client}: the limit is ${this.#config.maxConnectionsPerClient}`,
+        "per-client",
+      );
+      return;
+    }
+    if (this.#connections.size >= this.#config.maxConnections && !this.#reapOne()) {
+      this.#refuse(
+        conn,
+        `Too many connections: the limit is ${this.#config.maxConnections}`,
+        "total",
       );
       return;
     }
@@ -110,13 +146,18 @@ export class RpcServer {
       maxBatch: this.#config.maxBatch,
       idleTimeoutMs: this.#config.idleTimeoutMs,
       stallTimeoutMs: this.#config.stallTimeoutMs,
+      maxResponseBytes: this.#config.maxResponseBytesPerConnection ??
+        DEFAULT_MAX_RESPONSE_BYTES_PER_CONNECTION,
+      budget: this.#budget,
       hasMethod: (name) => this.#methods.has(name),
-      call: (method) => this.#host.call(method),
+      call: (method) => this.#call(client, method),
       log,
     });
+    this.#clientOf.set(connection, client);
     log.debug(`${connection.peer}: connected (${this.#connections.size + 1} open)`);
     const served = connection.serve().finally(() => {
       this.#connections.delete(connection);
+      this.#clientOf.delete(connection);
       const left = (this.#perClient.get(client) ?? 1) - 1;
       if (left === 0) this.#perClient.delete(client);
       else this.#perClient.set(client, left);
@@ -125,9 +166,80 @@ export class RpcServer {
     this.#connections.set(connection, served);
   }
 
+  /**
+   * Makes room for one connection: closes the longest-idle connection of the address that
+   * holds the most connections (ties: the one idle longest). False when no connection is idle.
+   */
+  #reapOne(): boolean {
+    let victim: { connection: Connection; held: number; since: number } | undefined;
+    for (const connection of this.#connections.keys()) {
+      const since = connection.idleSince;
+      if (since === undefined) continue;
+      const held = this.#perClient.get(this.#clientOf.get(connection) ?? "") ?? 0;
+      if (
+        victim === undefined || held > victim.held ||
+        (held === victim.held && since < victim.since)
+      ) {
+        victim = { connection, held, since };
+      }
+    }
+    if (victim === undefined) return false;
+    const client = this.#clientOf.get(victim.connection) ?? "?";
+    this.#host.log.limited(
+      "info",
+      "reap",
+      `All ${this.#config.maxConnections} connections taken: closed an idle one of ${client} ` +
+        `(${victim.held} open) for a new client`,
+    );
+    victim.connection.reap();
+    // The slot is freed now; the connection's own bookkeeping runs when its serve() ends.
+    this.#connections.delete(victim.connection);
+    return true;
+  }
+
+  /**
+   * Runs a method for a client: joins the identical call in flight if there is one, and
+   * allows one perf method in flight per client address.
+   */
+  #call(client: string, method: string): Promise<MethodOutcome> {
+    if (!isPerfMethod(method)) return this.#shared(method);
+    const held = this.#perfByClient.get(client);
+    if (held !== undefined && held.method !== method) {
+      return Promise.resolve({
+        ok: false,
+        message: `Busy: ${client} already has a perf recording (${held.method}) in flight; ` +
+          "one perf request at a time per client, retry when it has answered",
+      });
+    }
+    const entry = held ?? { method, calls: 0 };
+    entry.calls++;
+    this.#perfByClient.set(client, entry);
+    return this.#shared(method).finally(() => {
+      if (--entry.calls === 0) this.#perfByClient.delete(client);
+    });
+  }
+
+  /** The call in flight for `method`, or a new one. */
+  #shared(method: string): Promise<MethodOutcome> {
+    let call = this.#inFlight.get(method);
+    if (call === undefined) {
+      call = this.#host.call(method);
+      this.#inFlight.set(method, call);
+      const started = call;
+      call.finally(() => {
+        if (this.#inFlight.get(method) === started) this.#inFlight.delete(method);
+      }).catch(() => {});
+    }
+    return call;
+  }
+
   /** Tells a client over a limit why, in a response it can read (marker included), and closes. */
-  #refuse(conn: Deno.TcpConn, message: string): void {
-    this.#host.log.warn(`Refused ${conn.remoteAddr.hostname}: ${message}`);
+  #refuse(conn: Deno.TcpConn, message: string, kind: string): void {
+    this.#host.log.limited(
+      "warn",
+      `refuse:${kind}`,
+      `Refused ${conn.remoteAddr.hostname}: ${message}`,
+    );
     const bytes = encodeReply({
       dialect: "legacy",
       outcome: { error: { code: ErrorCode.METHOD_FAILED, message } },

@@ -13,6 +13,7 @@ import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 import { createRegistry } from "./collectors/methods.ts";
 import { MAX_TOP_PROCESSES, Scraper } from "./collectors/metrics.ts";
+import { removeStaleRecordings } from "./collectors/perf.ts";
 import { ProcFs } from "./collectors/proc_fs.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { AccessList } from "./rpc/access.ts";
@@ -35,7 +36,13 @@ export interface Options {
   /** `--metrics-top-processes`: processes in `lepd_process_cpu_percent` (0: none). */
   metricsTopProcesses: number;
   /** Bounds of the perf methods. */
-  perf: { maxOutputBytes: number; deadlineMs: number; queueLength: number };
+  perf: {
+    maxOutputBytes: number;
+    deadlineMs: number;
+    queueLength: number;
+    /** `--perf-kernel-addresses`: keep kernel addresses in perf texts. */
+    kernelAddresses: boolean;
+  };
 }
 
 /** What the command line asks for. */
@@ -63,22 +70,32 @@ Options:
   --max-request-bytes N            largest request in bytes (default 65536)
   --max-batch N                    most requests in one JSON-RPC 2.0 batch (default 64)
   --max-connections N              open connections in total (default 512)
-  --max-connections-per-client N   open connections from one address (default 256)
+  --max-connections-per-client N   open connections from one address (default 240); when
+                                   all are taken, the longest-idle connection of the address
+                                   holding the most is closed for a newcomer
   --idle-timeout SECONDS           close a connection idle this long between requests
                                    (default 600)
-  --stall-timeout SECONDS          close a connection whose request or response stalls this
-                                   long midway (default 30)
+  --stall-timeout SECONDS          close a connection whose request stalls this long midway,
+                                   or whose client reads nothing of a response for this long
+                                   (default 30)
   --shutdown-grace SECONDS         on SIGINT/SIGTERM, wait this long for responses in flight
                                    (default 5)
   --max-response-bytes N           largest text one method may return (default 16777216)
+  --max-response-bytes-per-connection N
+                                   bytes the replies to one request (a batch) may take after
+                                   the first; later batch items get an error (default 4194304)
+  --max-response-bytes-total N     bytes of replies all connections may hold while they are
+                                   written; past it, replies are errors (default 67108864)
   --dmesg-bytes N                  GetCmdDmesg returns the newest kernel-log records that fit
                                    in N bytes (default 65536)
- --perf-max-output-bytes N        perf report/script text is cut at a sample boundary past N
+  --perf-max-output-bytes N        perf report/script text is cut at a sample boundary past N
                                    bytes (default 8388608)
   --perf-timeout SECONDS           a perf process still running after this long is killed
                                    (default 10)
   --perf-queue-length N            perf requests that may wait for the recording in progress;
-                                   more get a "busy" error (default 8)
+                                   more get a "busy" error (default 8); one per client address
+  --perf-kernel-addresses          keep kernel addresses in perf texts (default: written as
+                                   zeros, symbols kept, so KASLR is not defeated)
   --metrics-listen ADDR:PORT       also serve Prometheus metrics over HTTP at
                                    http://ADDR:PORT/metrics (default: off; [::1]:PORT for IPv6)
   --metrics-top-processes N        the N busiest processes in lepd_process_cpu_percent
@@ -132,6 +149,9 @@ export function parseFlags(args: readonly string[]): Command {
         "stall-timeout": { type: "string" },
         "shutdown-grace": { type: "string" },
         "max-response-bytes": { type: "string" },
+        "max-response-bytes-per-connection": { type: "string" },
+        "max-response-bytes-total": { type: "string" },
+        "perf-kernel-addresses": { type: "boolean" },
         "dmesg-bytes": { type: "string" },
         "perf-max-output-bytes": { type: "string" },
         "perf-timeout": { type: "string" },
@@ -211,6 +231,7 @@ export function parseFlags(args: readonly string[]): Command {
           max: 64,
           fallback: 8,
         }),
+        kernelAddresses: values["perf-kernel-addresses"] ?? false,
       },
       server: {
         hostname,
@@ -233,7 +254,17 @@ export function parseFlags(args: readonly string[]): Command {
         maxConnectionsPerClient: integerFlag(
           "max-connections-per-client",
           values["max-connections-per-client"],
-          { min: 1, max: 100_000, fallback: 256 },
+          { min: 1, max: 100_000, fallback: 240 },
+        ),
+        maxResponseBytesPerConnection: integerFlag(
+          "max-response-bytes-per-connection",
+          values["max-response-bytes-per-connection"],
+          { min: 4096, max: 1 << 30, fallback: 4 * 1024 * 1024 },
+        ),
+        maxResponseBytesTotal: integerFlag(
+          "max-response-bytes-total",
+          values["max-response-bytes-total"],
+          { min: 65536, max: 1 << 32, fallback: 64 * 1024 * 1024 },
         ),
         idleTimeoutMs: seconds("idle-timeout", 600),
         stallTimeoutMs: seconds("stall-timeout", 30),
@@ -244,6 +275,34 @@ export function parseFlags(args: readonly string[]): Command {
       },
     },
   };
+}
+
+/**
+ * Deno 2.9 opens an unauthenticated V8 inspector on 127.0.0.1:9229, attached to the isolate
+ * that holds every permission, when the process receives SIGUSR1 — even with a listener for
+ * the signal. lepd opens an inspector only when its command line asks (`deno run --inspect`):
+ * SIGUSR1 is set to be ignored (SIG_IGN, through libc), which also keeps its default action,
+ * exiting, from happening. Returns why that failed, or undefined.
+ */
+export function ignoreSigusr1(): string | undefined {
+  const sigusr1 = 10; // Linux, x86-64 and AArch64
+  const sigIgn = 1n;
+  try {
+    const libc = Deno.dlopen("libc.so.6", {
+      signal: { parameters: ["i32", "usize"], result: "usize" },
+    });
+    try {
+      // SIG_ERR is (sighandler_t) -1.
+      if (libc.symbols.signal(sigusr1, sigIgn) === 0xffff_ffff_ffff_ffffn) {
+        return "signal(SIGUSR1, SIG_IGN) failed";
+      }
+    } finally {
+      libc.close();
+    }
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
 }
 
 /**
@@ -308,6 +367,22 @@ export async function main(args: readonly string[]): Promise<number> {
 
   const { options } = command;
   const log = new Logger(options.server.logLevel, "main");
+  // Before anything else: no window in which SIGUSR1 opens an inspector or SIGHUP kills lepd.
+  Deno.addSignalListener("SIGUSR1", () => log.limited("warn", "sigusr1", "SIGUSR1 ignored"));
+  const sigusr1Problem = ignoreSigusr1();
+  if (sigusr1Problem !== undefined) {
+    log.warn(`Cannot ignore SIGUSR1 (${sigusr1Problem}): it may open a V8 inspector`);
+  }
+  Deno.addSignalListener("SIGHUP", () => {
+    log.limited(
+      "info",
+      "sighup",
+      "SIGHUP received and ignored (lepd has no configuration to reload)",
+    );
+  });
+  for (const directory of await removeStaleRecordings()) {
+    log.info(`Removed the perf recording a previous lepd left behind: ${directory}`);
+  }
   const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
   const registry = createRegistry({
     fs,
@@ -327,12 +402,14 @@ export async function main(args: readonly string[]): Promise<number> {
     version: VERSION,
   });
   const stopSignal = nextStopSignal();
+  const workerDeath = Promise.withResolvers<string>();
   let worker;
   try {
     worker = await startNetworkWorker(options.server, {
       methods: registry,
       log,
       ...(scraper === undefined ? {} : { scrape: () => scraper.outcome() }),
+      onDeath: workerDeath.resolve,
     });
   } catch (error) {
     const { hostname, port } = options.server;
@@ -349,8 +426,20 @@ export async function main(args: readonly string[]): Promise<number> {
     log.info(`Prometheus metrics on http://${listenAddress(metricsHost, metricsPort)}/metrics`);
   }
 
-  const signal = await stopSignal;
-  log.info(`${signal} received: no new connections; finishing responses in flight`);
+  // SIG_IGN once more: Deno installs its SIGUSR1 handler half a second after start.
+  const again = setTimeout(ignoreSigusr1, 1000);
+  Deno.unrefTimer(again);
+
+  const ended = await Promise.race([
+    stopSignal.then((signal) => ({ signal })),
+    workerDeath.promise.then((reason) => ({ reason })),
+  ]);
+  if ("reason" in ended) {
+    log.error(`The network worker died (${ended.reason}): lepd no longer serves; exiting`);
+    await registry.close();
+    return 70;
+  }
+  log.info(`${ended.signal} received: no new connections; finishing responses in flight`);
   await worker.stop();
   await registry.close();
   const served = registry.names().reduce(

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { MARKER } from "../rpc/protocol.ts";
 import { Client, type Daemon, legacyText, startDaemon } from "./helpers/daemon.ts";
+import { canRead } from "./helpers/skip.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -34,6 +35,25 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Whether this user may read `path`. The daemon runs as the same user, so where it may not
+ * (/proc/slabinfo and /proc/vmallocinfo are root's), the test checks the daemon's error for
+ * it instead of its content, and says so.
+ */
+function readable(path: string, method: string): boolean {
+  if (canRead(path)) return true;
+  console.warn(`skipped: ${method} content check: ${path} is not readable by uid ${Deno.uid()}`);
+  return false;
+}
+
+/** The daemon's answer for a file its user may not read: -32000 naming the file. */
+function assertUnreadable(response: Record<string, unknown>, path: string): void {
+  const error = response.error as { code: number; message: string; data: string };
+  assert.equal(error?.code, -32000, JSON.stringify(response));
+  assert.ok(error.message.startsWith(`Cannot read "${path}": `), error.message);
+  assert.equal(error.data, MARKER);
+}
+
 Deno.test("legacy wire format, persistent connections and framing", async (t) => {
   await withDaemon([], async ({ port }) => {
     await t.step("SayHello without id is byte-identical to docs/protocol.md 1.6", async () => {
@@ -57,8 +77,8 @@ Deno.test("legacy wire format, persistent connections and framing", async (t) =>
       }
       const perSecond = 2000 / ((performance.now() - started) / 1000);
       // Not a speed target (bench/ measures that): a per-request delayed-ACK stall of 40 ms
-      // would make this 25 per second.
-      assert.ok(perSecond > 200, `${perSecond.toFixed(0)} requests per second`);
+      // would make this 25 per second; a loaded machine still does several hundred.
+      assert.ok(perSecond > 40, `${perSecond.toFixed(0)} requests per second`);
       client.close();
     });
 
@@ -111,9 +131,15 @@ Deno.test("legacy wire format, persistent connections and framing", async (t) =>
             "GetProcZoneinfo",
             "GetProcVmallocinfo",
             "GetProcCpuinfo",
-          ]
+          ] as const
         ) {
+          const path = `/proc/${method.slice("GetProc".length).toLowerCase()}`;
           const client = await Client.connect(port);
+          if (!readable(path, method)) {
+            assertUnreadable(await client.request({ method }), path);
+            client.close();
+            continue;
+          }
           await client.send(JSON.stringify({ method }).replace(":", ": "));
           // LEPV: recv(2048) until one chunk holds the marker; the chunks read so far, marker
           // removed, must be the whole JSON document.
@@ -177,8 +203,12 @@ Deno.test("GetProc* results equal the live /proc files, whole", async (t) => {
           ["GetProcLoadavg", "/proc/loadavg"],
         ] as const
       ) {
-        const text = legacyText(await client.request({ method }));
-        assert.deepEqual(keys(text), keys(live(path)), method);
+        const response = await client.request({ method });
+        if (!readable(path, method)) {
+          assertUnreadable(response, path);
+          continue;
+        }
+        assert.deepEqual(keys(legacyText(response)), keys(live(path)), method);
       }
     });
 
@@ -193,6 +223,10 @@ Deno.test("GetProc* results equal the live /proc files, whole", async (t) => {
             ["GetProcVmallocinfo", "/proc/vmallocinfo"],
           ] as const
         ) {
+          if (!readable(path, method)) {
+            assertUnreadable(await client.request({ method }), path);
+            continue;
+          }
           const before = live(path);
           const text = legacyText(await client.request({ method }));
           const after = live(path);
@@ -338,7 +372,7 @@ Deno.test("JSON-RPC 2.0 requests, notifications and batches", async () => {
 });
 
 Deno.test("hostile and numerous clients do not disturb others; memory stays bounded", async (t) => {
-  await withDaemon(["--idle-timeout", "2", "--stall-timeout", "1"], async ({ port, process }) => {
+  await withDaemon(["--idle-timeout", "3", "--stall-timeout", "1"], async ({ port, process }) => {
     const rssBefore = rssKiB(process.pid);
 
     await t.step("200 clients at once are all answered", async () => {
@@ -377,11 +411,14 @@ Deno.test("hostile and numerous clients do not disturb others; memory stays boun
         await slow.send('{"method":"Say');
         const other = await Client.connect(port);
         assert.equal(legacyText(await other.request({ method: "SayHello" })), "Hello!");
-        const started = performance.now();
-        assert.ok(await slow.closedByPeer(5000));
-        const slowClosedAfter = performance.now() - started;
-        assert.ok(await silent.closedByPeer(5000));
-        assert.ok(slowClosedAfter < 1800, `stall timeout took ${slowClosedAfter} ms`);
+        // Which timeout closed which: the stall timeout (1 s) ends the slow request well
+        // before the idle timeout (3 s) ends the silent client, however loaded the machine.
+        const order: string[] = [];
+        await Promise.all([
+          slow.closedByPeer(30_000).then((closed) => closed && order.push("slow")),
+          silent.closedByPeer(30_000).then((closed) => closed && order.push("silent")),
+        ]);
+        assert.deepEqual(order, ["slow", "silent"], "both closed, the stalled request first");
         silent.close();
         slow.close();
         other.close();
@@ -416,9 +453,21 @@ Deno.test("connection limits and the address filter refuse clients clearly", asy
         assert.ok(await third.closedByPeer());
         first.close();
         third.close();
-        await sleep(200);
-        const fourth = await Client.connect(port);
-        assert.equal(legacyText(await fourth.request({ method: "SayHello" })), "Hello!");
+        // The daemon notices the third's close by itself: retry until it has, not for a fixed
+        // time (a loaded machine may take longer than any guess).
+        let fourth = await Client.connect(port);
+        for (let attempt = 0;; attempt++) {
+          const response = await fourth.request({ method: "SayHello" })
+            .catch((error) => ({ error }));
+          if (response.error === undefined) {
+            assert.equal(legacyText(response), "Hello!");
+            break;
+          }
+          assert.ok(attempt < 200, `still refused after ${attempt} attempts`);
+          fourth.close();
+          await sleep(50);
+          fourth = await Client.connect(port);
+        }
         second.close();
         fourth.close();
       });

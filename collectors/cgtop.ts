@@ -21,14 +21,23 @@
  * a cgroup2 mount makes it v2), or, when /proc/mounts names none, by the files under
  * /sys/fs/cgroup.
  *
- * Columns: `task` = processes directly in the cgroup (its `cgroup.procs`; on v1 from the first
- * of `name=systemd`, `cpuacct`, `memory`, `blkio` that has the path). CPU, memory and I/O include
+ * Columns: `task` = processes directly in the cgroup (its `cgroup.procs`; on v1 from one
+ * hierarchy, the first of `name=systemd`, `cpuacct`, `memory`, `blkio` that is mounted, and `-`
+ * for a path only other hierarchies have, as systemd-cgtop shows it: a process is in one cgroup
+ * of every hierarchy, so counting each path in whichever hierarchy has it would count a process
+ * once per hierarchy). CPU, memory and I/O include
  * the cgroup's descendants, as the kernel accounts them. CPU % is of one CPU (a cgroup using two
  * CPUs shows 200), memory in MiB, input/output in bytes per second. `-` where a figure is not
  * available: a file this cgroup or kernel lacks (the v2 root has no `memory.current`), or a
  * rate whose first reading is missing or whose counter went back. Deviations from 3.12, which
  * described v1 only: rows of cgroups without processes of their own are kept (a slice holds
  * none, but accounts for its children), and a zero figure prints as `0`, not `-`.
+ *
+ * v1 I/O: the root's blkio counters stay 0 on current kernels (they account throttled I/O of
+ * child groups only), so the v1 root row reads the machine's I/O where the kernel's v2 root does,
+ * from /proc/diskstats (every whole disk in /sys/block). When the disks moved over the interval
+ * and the root's blkio counters did not, this kernel accounts no v1 blkio at all, and the other
+ * rows' I/O is `-`, not a false 0.
  *
  * Rows are in tree order (a cgroup, then its children by name). The walk is bounded: at most
  * {@link DEFAULT_MAX_DEPTH} levels below the root (3.12's bound) and
@@ -38,9 +47,10 @@
  * @module
  */
 
-import { counterIncrease } from "./counter.ts";
+import { counterDelta, counterIncrease } from "./counter.ts";
 import { MethodFailure } from "./failure.ts";
 import { printable } from "./processes.ts";
+import { DISKSTATS_SECTOR_BYTES, parseDiskstats, wholeDisks } from "./iostat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
@@ -67,14 +77,23 @@ export interface CgroupLayout {
 
 /** One cgroup at one moment; undefined where the figure is not available. */
 export interface CgroupUsage {
-  /** Processes directly in the cgroup. */
-  tasks: number;
+  /**
+   * Processes directly in the cgroup, from the one hierarchy that counts them (the first of
+   * `CgroupLayout.tasks`); undefined for a v1 path that only other hierarchies have.
+   */
+  tasks: number | undefined;
   /** CPU time used since creation, microseconds (descendants included). */
   cpuUsec: number | undefined;
   memoryBytes: number | undefined;
   /** Bytes read and written since creation (descendants included). */
   readBytes: number | undefined;
   writeBytes: number | undefined;
+  /**
+   * The v1 root's own blkio counters, kept when its `readBytes`/`writeBytes` come from
+   * /proc/diskstats instead: they tell whether this kernel accounts v1 blkio at all.
+   */
+  blkioReadBytes?: number | undefined;
+  blkioWriteBytes?: number | undefined;
 }
 
 /** Every sampled cgroup by path relative to the hierarchy roots, in output order. */
@@ -250,15 +269,18 @@ export function readCgroupUsage(
   layout: CgroupLayout,
   path: string,
 ): CgroupUsage | undefined {
+  // Tasks from the first hierarchy only; the others tell whether the path exists at all.
   let tasks: number | undefined;
-  for (const root of layout.tasks) {
+  let exists = false;
+  for (const [index, root] of layout.tasks.entries()) {
     const procs = fs.tryReadTextSync(cgroupFile(root, path, "cgroup.procs"));
     if (procs !== undefined) {
-      tasks = countProcesses(procs);
+      if (index === 0) tasks = countProcesses(procs);
+      exists = true;
       break;
     }
   }
-  if (tasks === undefined) return undefined;
+  if (!exists) return undefined;
   const read = (root: string | undefined, file: string) =>
     root === undefined ? undefined : fs.tryReadTextSync(cgroupFile(root, path, file));
   let cpuUsec: number | undefined;
@@ -357,9 +379,41 @@ export function readCgroupSnapshot(fs: ProcFs, bounds: WalkBounds): CgroupSnapsh
   const snapshot: CgroupSnapshot = new Map();
   for (const path of paths) {
     const usage = readCgroupUsage(fs, layout, path);
-    if (usage !== undefined) snapshot.set(path, usage);
+    if (usage === undefined) continue;
+    if (path === "/" && layout.version === 1) {
+      const disks = readDiskBytes(fs);
+      if (disks !== undefined) {
+        usage.blkioReadBytes = usage.readBytes;
+        usage.blkioWriteBytes = usage.writeBytes;
+        usage.readBytes = disks.read;
+        usage.writeBytes = disks.write;
+      }
+    }
+    snapshot.set(path, usage);
   }
   return snapshot;
+}
+
+/**
+ * Bytes read from and written to every whole disk since boot (/proc/diskstats sectors of the
+ * devices in /sys/block), what the kernel's v2 root `io.stat` sums; undefined without the file.
+ */
+export function readDiskBytes(fs: ProcFs): IoBytes | undefined {
+  const text = fs.tryReadTextSync("/proc/diskstats");
+  if (text === undefined) return undefined;
+  const stats = parseDiskstats(text);
+  const sysBlock = fs.tryReadDirNames("/sys/block");
+  const disks = wholeDisks(
+    [...stats.keys()],
+    sysBlock === undefined ? undefined : new Set(sysBlock),
+  );
+  const bytes = { read: 0, write: 0 };
+  for (const [name, counters] of stats) {
+    if (!disks.has(name)) continue;
+    bytes.read += counters.readSectors * DISKSTATS_SECTOR_BYTES;
+    bytes.write += counters.writeSectors * DISKSTATS_SECTOR_BYTES;
+  }
+  return bytes;
 }
 
 /** Sampling and walk options of {@link cgroupSource}. */
@@ -385,7 +439,7 @@ export function cgroupSource(
 /** One row of the table, before formatting; undefined figures print as `-`. */
 export interface CgtopRow {
   path: string;
-  tasks: number;
+  tasks: number | undefined;
   cpuPercent: number | undefined;
   memoryBytes: number | undefined;
   readBytesPerSecond: number | undefined;
@@ -403,19 +457,42 @@ function rate(
   return increase === undefined || seconds <= 0 ? undefined : increase / seconds;
 }
 
+/**
+ * False when the v1 root's disks moved over the interval and its blkio counters did not: this
+ * kernel accounts no v1 blkio, and a child's blkio figure would be a false 0.
+ */
+function blkioAccounted(interval: Interval<CgroupSnapshot>): boolean {
+  const latest = interval.latest.get("/");
+  const previous = interval.previous.get("/");
+  if (latest === undefined || !("blkioReadBytes" in latest)) return true;
+  const moved = (before: number | undefined, after: number | undefined) =>
+    counterDelta(before, after, "monotonic") > 0;
+  const disksMoved = moved(previous?.readBytes, latest.readBytes) ||
+    moved(previous?.writeBytes, latest.writeBytes);
+  const blkioMoved = moved(previous?.blkioReadBytes, latest.blkioReadBytes) ||
+    moved(previous?.blkioWriteBytes, latest.blkioWriteBytes);
+  return blkioMoved || !disksMoved;
+}
+
 /** The rows of the latest snapshot, with rates over the interval. */
 export function cgtopRows(interval: Interval<CgroupSnapshot>): CgtopRow[] {
   const rows: CgtopRow[] = [];
+  const accounted = blkioAccounted(interval);
   for (const [path, latest] of interval.latest) {
     const previous = interval.previous.get(path);
     const cpuUsecPerSecond = rate(previous?.cpuUsec, latest.cpuUsec, interval.seconds);
+    const io = path === "/" || accounted;
     rows.push({
       path,
       tasks: latest.tasks,
       cpuPercent: cpuUsecPerSecond === undefined ? undefined : cpuUsecPerSecond / 10_000,
       memoryBytes: latest.memoryBytes,
-      readBytesPerSecond: rate(previous?.readBytes, latest.readBytes, interval.seconds),
-      writeBytesPerSecond: rate(previous?.writeBytes, latest.writeBytes, interval.seconds),
+      readBytesPerSecond: io
+        ? rate(previous?.readBytes, latest.readBytes, interval.seconds)
+        : undefined,
+      writeBytesPerSecond: io
+        ? rate(previous?.writeBytes, latest.writeBytes, interval.seconds)
+        : undefined,
     });
   }
   return rows;
@@ -431,7 +508,8 @@ function wholeOrMissing(value: number | undefined): string {
 
 /** One row: `%-50s⇥%4d⇥%9.2f⇥%5ld` + 8 spaces + `%5ld` + 8 spaces + `%5ld`. */
 export function formatCgtopRow(row: CgtopRow): string {
-  return `${printable(row.path).padEnd(50)}\t${String(row.tasks).padStart(4)}\t` +
+  const tasks = row.tasks === undefined ? "-" : String(row.tasks);
+  return `${printable(row.path).padEnd(50)}\t${tasks.padStart(4)}\t` +
     `${row.cpuPercent === undefined ? MISSING : row.cpuPercent.toFixed(2).padStart(9)}\t` +
     `${wholeOrMissing(row.memoryBytes === undefined ? undefined : row.memoryBytes / MIB)}` +
     `        ${wholeOrMissing(row.readBytesPerSecond)}` +

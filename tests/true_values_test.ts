@@ -3,6 +3,7 @@
 // counter wraps). Each test fails on the code before the fix it names.
 
 import assert from "node:assert/strict";
+import { cgtopRows, formatCgtop, readCgroupSnapshot } from "../collectors/cgtop.ts";
 import {
   counterDelta,
   counterIncrease,
@@ -469,5 +470,74 @@ Deno.test("Iotop PRIO: children started with ionice -c3, -c2 -n7 and (as root) -
     assert.equal(await ioniceRow(["-c1", "-n2"]), "rt/2");
   } else {
     console.log("skipped the rt/2 case: the real-time I/O class needs root");
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: GetCmdCgtop on cgroup v1.
+
+const V1_MOUNTS = "cgroup /sys/fs/cgroup/systemd cgroup rw,name=systemd 0 0\n" +
+  "cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n" +
+  "cgroup /sys/fs/cgroup/blkio cgroup rw,blkio 0 0\n" +
+  "cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n";
+
+function diskstats(writtenSectors: number): string {
+  return ` 254       0 vda 100 0 800 10 50 0 ${writtenSectors} 20 0 30 30 0 0 0 0\n` +
+    ` 254       1 vda1 100 0 800 10 50 0 ${writtenSectors} 20 0 30 30 0 0 0 0\n`;
+}
+
+Deno.test("Cgtop v1: the root's I/O is the disks', a child's unaccounted blkio is `-`", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd-true-values-" });
+  try {
+    writeTree(root, {
+      "/proc/mounts": V1_MOUNTS,
+      "/proc/diskstats": diskstats(1_000_000),
+      "/sys/block/vda/size": "1\n",
+      "/sys/fs/cgroup/systemd/cgroup.procs": "1\n",
+      "/sys/fs/cgroup/systemd/app/cgroup.procs": "42\n",
+      "/sys/fs/cgroup/blkio/cgroup.procs": "1\n42\n",
+      "/sys/fs/cgroup/blkio/blkio.throttle.io_service_bytes_recursive": "Total 0\n",
+      "/sys/fs/cgroup/blkio/app/cgroup.procs": "",
+      "/sys/fs/cgroup/blkio/app/blkio.throttle.io_service_bytes_recursive": "Total 0\n",
+    });
+    const fs = fixtureFs(root);
+    const previous = readCgroupSnapshot(fs, { maxDepth: 3, maxCgroups: 100 });
+    // 171 MB/s for two seconds: 668,000 sectors written, and blkio still says Total 0.
+    writeTree(root, { "/proc/diskstats": diskstats(1_000_000 + 668_000) });
+    const latest = readCgroupSnapshot(fs, { maxDepth: 3, maxCgroups: 100 });
+    const rows = cgtopRows({ previous, latest, seconds: 2, takenAt: 0 });
+    const byPath = new Map(rows.map((row) => [row.path, row]));
+    assert.equal(
+      byPath.get("/")?.writeBytesPerSecond,
+      668_000 * 512 / 2,
+      "the root wrote 171 MB/s",
+    );
+    assert.equal(byPath.get("/")?.readBytesPerSecond, 0);
+    assert.equal(byPath.get("/app")?.writeBytesPerSecond, undefined, "not accounted: `-`, not 0");
+    assert.match(formatCgtop(rows).split("\n")[2]!, /^\/app\s+\t\s+1\t.*\s+-\s+-$/);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("Cgtop v1: every process is counted once, in the task hierarchy", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd-true-values-" });
+  try {
+    // Processes 10, 11 and 12 are in /a of name=systemd, and in /b of the memory hierarchy.
+    writeTree(root, {
+      "/proc/mounts": V1_MOUNTS,
+      "/sys/fs/cgroup/systemd/cgroup.procs": "1\n",
+      "/sys/fs/cgroup/systemd/a/cgroup.procs": "10\n11\n12\n",
+      "/sys/fs/cgroup/memory/cgroup.procs": "1\n",
+      "/sys/fs/cgroup/memory/b/cgroup.procs": "10\n11\n12\n",
+      "/sys/fs/cgroup/memory/b/memory.usage_in_bytes": "1048576\n",
+    });
+    const snapshot = readCgroupSnapshot(fixtureFs(root), { maxDepth: 3, maxCgroups: 100 });
+    const counted = [...snapshot.values()].reduce((sum, usage) => sum + (usage.tasks ?? 0), 0);
+    assert.equal(counted, 4, "1 in the root and 3 in /a, not 3 more in /b");
+    assert.equal(snapshot.get("/b")?.tasks, undefined);
+    assert.equal(snapshot.get("/b")?.memoryBytes, 1048576, "its memory is still shown");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
   }
 });

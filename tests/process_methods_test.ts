@@ -7,17 +7,30 @@ import {
   parseTaskStat,
   printable,
   type TaskStat,
+  UserNames,
 } from "../collectors/processes.ts";
-import { psCommand, psCpu, psMem, psNice, psPriority, psTime, psUser } from "../collectors/ps.ts";
+import {
+  psCommand,
+  psCpu,
+  psMem,
+  psNice,
+  psPriority,
+  psRows,
+  psTime,
+  psUser,
+} from "../collectors/ps.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { cpuPercent, TaskSampling } from "../collectors/task_snapshots.ts";
 import {
   countUserSessions,
   formatUptime,
   topPriority,
+  topRows,
   topTime,
 } from "../collectors/top_threads.ts";
 import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
+import { type Bracket, bracket, readTaskTicks, USER_HZ } from "./helpers/kernel_counters.ts";
+import { VirtualClock } from "./helpers/virtual_clock.ts";
 
 const MODERN_STAT =
   "1234 (my (odd) name) R 1 1234 1234 0 -1 4194560 100 0 2 0 360 72 0 0 20 0 3 0 5000 50000000 " +
@@ -166,21 +179,50 @@ function lepvTopRows(text: string): { header: string[]; rows: Record<string, str
   return { header, rows };
 }
 
-Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a busy child on top", async () => {
-  const daemon = await startDaemon();
-  // A child that spins one CPU for as long as the test needs it.
-  const busy = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "const end = Date.now() + 20000; while (Date.now() < end) {}"],
+/** A child that spins one CPU, single-threaded (no V8 helper threads), until killed. */
+function spinningChild(): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--single-threaded", "for (;;) {}"],
     stdout: "null",
     stderr: "null",
   }).spawn();
+}
+
+/** Slack for the kernel's tick accounting: a reading may lag the CPU time by up to a tick. */
+const SLACK_TICKS = 2;
+
+/**
+ * The %CPU range the daemon may report for a single-threaded task over an interval of at least
+ * `minSeconds` that lay within `counters` (its utime + stime read around the request): its
+ * ticks in the interval are at most those of the whole bracket, and at least those minus the
+ * time outside the interval (one CPU at most). True under any load.
+ */
+function cpuRange(counters: Bracket<number>, minSeconds: number): { low: number; high: number } {
+  const ticks = (counters.after - counters.before) / USER_HZ;
+  const bracketSeconds = (counters.afterMs - counters.beforeMs) / 1000;
+  const slack = SLACK_TICKS / USER_HZ;
+  return {
+    low: Math.max(0, 100 * (1 - (bracketSeconds - ticks + slack) / minSeconds)),
+    high: 100 * (ticks + slack) / minSeconds,
+  };
+}
+
+/** `TIME+` (minutes:seconds.hundredths) in ticks. */
+function topTimeTicks(text: string): number {
+  const [minutes, seconds] = text.split(":");
+  return Math.round((Number(minutes) * 60 + Number(seconds)) * USER_HZ);
+}
+
+Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules; a busy child's share agrees with its kernel counters", async () => {
+  const daemon = await startDaemon();
+  const busy = spinningChild();
   const client = await Client.connect(daemon.port);
+  const ticks = () => readTaskTicks(busy.pid);
   try {
-    let top = lepvTopRows(legacyText(await client.request({ method: "GetCmdTop" })));
-    for (let attempt = 0; attempt < 10 && top.rows[0]?.PID !== String(busy.pid); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      top = lepvTopRows(legacyText(await client.request({ method: "GetCmdTop" })));
-    }
+    // The daemon's first GetCmdTop starts its sampler: both snapshots are taken during this
+    // request, a full clock interval (1 s, less a timer's rounding) apart.
+    const first = await bracket(ticks, () => client.request({ method: "GetCmdTop" }));
+    const top = lepvTopRows(legacyText(first.result));
     assert.deepEqual(top.header, [
       "PID",
       "USER",
@@ -194,8 +236,22 @@ Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a 
       "TIME",
       "CMD",
     ]);
-    assert.equal(top.rows[0]!.PID, String(busy.pid), JSON.stringify(top.rows.slice(0, 3)));
-    assert.ok(Number(top.rows[0]!["%CPU"]) > 50, `busy child at ${top.rows[0]!["%CPU"]} %CPU`);
+    const range = cpuRange(first.counters, 0.95);
+    const child = top.rows.find((row) => row.PID === String(busy.pid));
+    const rows = JSON.stringify(top.rows.slice(0, 3));
+    if (child !== undefined) {
+      const share = Number(child["%CPU"]);
+      assert.ok(
+        share >= range.low - 0.05 && share <= range.high + 0.05,
+        `busy child at ${share} %CPU; its kernel counters allow ${range.low.toFixed(1)}..${
+          range.high.toFixed(1)
+        }: ${rows}`,
+      );
+    } else {
+      // Not among the busiest 26: then the kernel says it cannot have been above the last row.
+      const last = Number(top.rows.at(-1)!["%CPU"]);
+      assert.ok(range.low <= last + 0.05, `child missing though above ${range.low}: ${rows}`);
+    }
     const cpu = top.rows.map((row) => Number(row["%CPU"]));
     assert.deepEqual(cpu, [...cpu].sort((a, b) => b - a), "sorted by %CPU, descending");
     for (const row of top.rows) {
@@ -211,7 +267,11 @@ Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a 
       "the daemon is listed",
     );
 
-    const threads = legacyText(await client.request({ method: "GetCmdTopH" }));
+    // GetCmdTopH waits for two snapshots with threads, both taken during the request, at
+    // least half an interval apart (the sampler skips a tick closer than that).
+    const mainThread = () => readTaskTicks(busy.pid, busy.pid);
+    const second = await bracket(mainThread, () => client.request({ method: "GetCmdTopH" }));
+    const threads = legacyText(second.result);
     assert.match(
       threads,
       /^top - \d\d:\d\d:\d\d up .+, +\d+ users?, +load average: [\d.]+, [\d.]+, [\d.]+\n/,
@@ -220,8 +280,12 @@ Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a 
       threads,
       /\nThreads: +\d+ total, +\d+ running, +\d+ sleeping, +\d+ stopped, +\d+ zombie\n/,
     );
-    const idle = Number(/%Cpu\(s\):.* ([\d.]+) id,/.exec(threads)?.[1]);
-    assert.ok(idle < 80, `a busy CPU out of 2 leaves at most about 50 % idle, got ${idle}`);
+    const states = /%Cpu\(s\): +(.*)\n/.exec(threads)?.[1]?.split(",").map((part) =>
+      Number.parseFloat(part)
+    );
+    assert.equal(states?.length, 8, "us sy ni id wa hi si st");
+    const sum = states!.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 100) <= 0.5 || sum === 0, `%Cpu(s) parts sum to ${sum}`);
     const table = lepvTopRows(threads);
     assert.deepEqual(table.header, [
       "PID",
@@ -237,14 +301,94 @@ Deno.test("GetCmdTop and GetCmdTopH over TCP: the client's parsing rules, and a 
       "TIME+",
       "COMMAND",
     ]);
-    const busiest = table.rows[0]!;
-    assert.equal(busiest.PID, String(busy.pid), "the child's main thread is the busiest");
-    assert.ok(Number(busiest["%CPU"]) > 50, JSON.stringify(busiest));
+    const thread = table.rows.find((row) => row.PID === String(busy.pid));
+    if (thread !== undefined) {
+      // TIME+ is the thread's CPU time at the latest snapshot, taken during the request.
+      const time = topTimeTicks(thread["TIME+"]!);
+      assert.ok(
+        time >= second.counters.before - SLACK_TICKS && time <= second.counters.after + 1,
+        `TIME+ ${
+          thread["TIME+"]
+        } outside the kernel's ${second.counters.before}..${second.counters.after} ticks`,
+      );
+      const threadRange = cpuRange(second.counters, 0.5 * 0.95);
+      const share = Number(thread["%CPU"]);
+      assert.ok(
+        share >= threadRange.low - 0.05 && share <= Math.min(100, threadRange.high) + 0.05,
+        `busy thread at ${share} %CPU, kernel allows ${threadRange.low}..${threadRange.high}`,
+      );
+    } else {
+      const last = Number(table.rows.at(-1)!["%CPU"]);
+      const low = cpuRange(second.counters, 0.5 * 0.95).low;
+      assert.ok(low <= last + 0.05, `thread missing though above ${low} %CPU`);
+    }
   } finally {
     client.close();
     busy.kill("SIGKILL");
     await busy.status;
     assert.equal(await daemon.stop(), 0);
+  }
+});
+
+Deno.test("task sampling on a virtual clock, live /proc: a busy child's %CPU is its own utime + stime over the interval", async () => {
+  const clock = new VirtualClock();
+  const fs = new ProcFs({ maxFileBytes: 1 << 20 });
+  const sampling = new TaskSampling(fs, { intervalMs: 1000, clock });
+  const users = new UserNames(fs);
+  const busy = spinningChild();
+  const ticks = () => readTaskTicks(busy.pid);
+  /** Waits, however long the machine needs, until the child has run `count` more ticks. */
+  const run = async (count: number) => {
+    const target = ticks() + count;
+    while (ticks() < target) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  try {
+    // The first snapshot is taken inside the call, the second at the clock's tick: the test
+    // reads the child's counters right around each, and sets the interval to exactly 1 s.
+    const before0 = ticks();
+    const processes = sampling.processes.interval();
+    const after0 = ticks();
+    await run(10);
+    const before1 = ticks();
+    await clock.advance(1000);
+    const after1 = ticks();
+    const interval = await processes;
+    assert.equal(interval.seconds, 1);
+    const row = psRows(interval, users).find((entry) => entry.pid === busy.pid);
+    assert.ok(row !== undefined, "the child is in both snapshots");
+    // ticks / 100 per second over 1 s: one tick is 1 %CPU.
+    assert.ok(
+      row.cpuPercent >= before1 - after0 && row.cpuPercent <= after1 - before0,
+      `%CPU ${row.cpuPercent}, kernel ${before1 - after0}..${after1 - before0} ticks in 1 s`,
+    );
+    assert.ok(before1 - after0 >= 10, "the child ran in between");
+
+    // Threads: asked for now, read from the next tick on; the pair is the next two ticks.
+    const threadsInterval = sampling.threads.interval();
+    const thread = () => readTaskTicks(busy.pid, busy.pid);
+    await run(10);
+    const before2 = thread();
+    await clock.advance(1000);
+    const after2 = thread();
+    await run(10);
+    const before3 = thread();
+    await clock.advance(1000);
+    const after3 = thread();
+    const threadSnapshots = await threadsInterval;
+    assert.equal(threadSnapshots.seconds, 1);
+    const threadRow = topRows(threadSnapshots, { users }).find((entry) =>
+      entry.stat.pid === busy.pid
+    );
+    assert.ok(threadRow !== undefined, "the child's main thread is in both snapshots");
+    assert.ok(
+      threadRow.cpuPercent >= Math.min(100, before3 - after2) &&
+        threadRow.cpuPercent <= after3 - before2,
+      `%CPU ${threadRow.cpuPercent}, kernel ${before3 - after2}..${after3 - before2} ticks`,
+    );
+  } finally {
+    busy.kill("SIGKILL");
+    await busy.status;
+    sampling.stop();
   }
 });
 

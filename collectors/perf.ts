@@ -80,6 +80,13 @@ export interface PerfOptions {
    */
   readParanoid?: () => Promise<string>;
   /**
+   * Keep kernel addresses in perf texts (`--perf-kernel-addresses`). The daemon passes
+   * `false` unless the flag is given: they are then written as zeros, symbols kept, so the
+   * texts do not give away the kernel's randomised base (KASLR). Absent: kept (unit tests
+   * compare perf's own output).
+   */
+  kernelAddresses?: boolean;
+  /**
    * Why the perf methods are switched off, when they are (e.g. while the daemon reads a
    * captured tree with `--root`, where sampling the live system would mix two machines).
    */
@@ -124,12 +131,58 @@ const CAP_PERFMON = 38n;
 /** The program perf starts as its workload, from these directories only. */
 const CHILD_PATH = "/usr/bin:/bin";
 
+/** The prefix of every recording's private directory: `lepd-perf-rec.<pid>.<random>`. */
+export const RECORDING_DIR_PREFIX = "lepd-perf-rec.";
+const RECORDING_DIR = /^lepd-perf-rec\.(\d+)\./;
+
+/**
+ * True when `path` (after symbolic links) and every directory above it are owned by root or
+ * `uid` and writable by nobody else — or, for a directory, is sticky (like /tmp), where others
+ * cannot rename or remove what they do not own. The same holds for the directories of the path
+ * as written, whose links could otherwise be swapped.
+ */
+export function trustedPath(path: string, uid: number | null = Deno.uid()): boolean {
+  const trustedOwner = (owner: number | null) => owner === 0 || (uid !== null && owner === uid);
+  const check = (target: string, isLeaf: boolean): boolean => {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(target);
+    } catch {
+      return false;
+    }
+    if (!trustedOwner(info.uid)) return false;
+    if (info.isSymlink) return true; // a link's own mode means nothing; its target is checked
+    const mode = info.mode ?? 0o777;
+    if ((mode & 0o022) === 0) return true;
+    return !isLeaf && info.isDirectory && (mode & 0o1000) !== 0;
+  };
+  const chain = (full: string): boolean => {
+    const parts = full.split("/").filter((part) => part !== "");
+    for (let depth = 0; depth <= parts.length; depth++) {
+      const target = `/${parts.slice(0, depth).join("/")}`;
+      if (!check(target, depth === parts.length)) return false;
+    }
+    return true;
+  };
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    return false;
+  }
+  return chain(path) && chain(real);
+}
+
 /**
  * Finds perf in {@linkcode PERF_DIRECTORIES} (or `directories`): the first regular file that is
- * executable and not writable by group or others — a perf anyone could replace would run with
+ * executable, not writable by group or others, and owned like every directory above it by root
+ * or lepd's own user ({@linkcode trustedPath}) — a perf anyone could replace would run with
  * lepd's privileges. Call it once at start-up.
  */
-export function resolvePerf(directories: readonly string[] = PERF_DIRECTORIES): string | undefined {
+export function resolvePerf(
+  directories: readonly string[] = PERF_DIRECTORIES,
+  uid: number | null = Deno.uid(),
+): string | undefined {
   for (const directory of directories) {
     const path = `${directory}/perf`;
     let info: Deno.FileInfo;
@@ -139,9 +192,100 @@ export function resolvePerf(directories: readonly string[] = PERF_DIRECTORIES): 
       continue;
     }
     const mode = info.mode ?? 0;
-    if (info.isFile && (mode & 0o111) !== 0 && (mode & 0o022) === 0) return path;
+    if (
+      info.isFile && (mode & 0o111) !== 0 && (mode & 0o022) === 0 &&
+      trustedPath(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`, uid)
+    ) {
+      return path;
+    }
   }
   return undefined;
+}
+
+/** A 64-bit address in the kernel's half (x86-64 and AArch64 kernels live at 0xffff…). */
+const KERNEL_ADDRESS = /\b(0x)?ffff[0-9a-f]{12}\b/g;
+
+/**
+ * `text` with every kernel address written as zeros of the same width, so the layout (and
+ * every symbol name) stays as perf printed it while the kernel's randomised base (KASLR)
+ * does not leave the machine.
+ */
+export function hideKernelAddresses(text: string): string {
+  return text.replace(
+    KERNEL_ADDRESS,
+    (address, prefix: string | undefined) =>
+      (prefix ?? "") + "0".repeat(address.length - (prefix?.length ?? 0)),
+  );
+}
+
+/**
+ * Removes what a lepd that died mid-recording (SIGKILL, a crash) left: its recording
+ * directories (`lepd-perf-rec.<pid>.*` of a process that no longer exists, owned by this
+ * user) and the perf processes still working in them. Call it once at start-up.
+ *
+ * @returns the directories removed
+ */
+export async function removeStaleRecordings(
+  tmpDir: string = Deno.env.get("TMPDIR") || "/tmp",
+  procRoot = "/proc",
+): Promise<string[]> {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(tmpDir)];
+  } catch {
+    return removed;
+  }
+  const uid = Deno.uid();
+  for (const entry of entries) {
+    const pid = RECORDING_DIR.exec(entry.name)?.[1];
+    if (pid === undefined || !entry.isDirectory || Number(pid) === Deno.pid) continue;
+    const directory = `${tmpDir}/${entry.name}`;
+    try {
+      if (Deno.lstatSync(directory).uid !== uid) continue;
+      Deno.statSync(`${procRoot}/${pid}`);
+      continue; // its lepd still runs
+    } catch {
+      // gone: the recording is stale
+    }
+    killProcessesIn(directory, procRoot);
+    await Deno.remove(directory, { recursive: true }).catch(() => {});
+    removed.push(directory);
+  }
+  return removed;
+}
+
+/** SIGKILLs every process whose working directory is `directory` (a stale recording's perf). */
+function killProcessesIn(directory: string, procRoot: string): void {
+  let real = directory;
+  try {
+    real = Deno.realPathSync(directory);
+  } catch {
+    // compare with the path as given
+  }
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(procRoot)];
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let cwd: string;
+    try {
+      cwd = Deno.readLinkSync(`${procRoot}/${entry.name}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd !== real && cwd !== directory) continue;
+    const pid = Number(entry.name);
+    if (pid <= 1 || pid === Deno.pid) continue;
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** The `perf record` argv: one second system-wide, into `dataPath`. */
@@ -203,7 +347,9 @@ function childEnv(home: string): Record<string, string> {
 
 /** A short display of the command for messages, without the private directory. */
 function displayCommand(args: readonly string[]): string {
-  return ["perf", ...args].map((arg) => arg.includes("/lepd-perf-") ? "perf.data" : arg)
+  return ["perf", ...args].map((arg) =>
+    arg.includes(`/${RECORDING_DIR_PREFIX}`) ? "perf.data" : arg
+  )
     .join(" ");
 }
 
@@ -357,7 +503,7 @@ class PerfService {
     const version = await this.#perfVersion(executable, signal);
     let directory: string;
     try {
-      directory = await Deno.makeTempDir({ prefix: "lepd-perf-" });
+      directory = await Deno.makeTempDir({ prefix: `${RECORDING_DIR_PREFIX}${Deno.pid}.` });
     } catch (error) {
       throw new MethodFailure(
         `Cannot create a private directory for perf.data: ${(error as Error).message}; give ` +
@@ -390,6 +536,9 @@ class PerfService {
       );
       const boundary = recording === "flame" ? "sample" : "line";
       const captured = output.finish(recording === "flame" ? "blank-line" : "line");
+      if (this.#options.kernelAddresses === false) {
+        captured.text = hideKernelAddresses(captured.text);
+      }
       const text = captured.cut
         ? captured.text + cutNote(captured, this.#options.maxOutputBytes, boundary)
         : captured.text;

@@ -272,12 +272,14 @@ EOF
   if command -v systemctl >/dev/null && systemctl enable lepd.service >/dev/null 2>&1; then
     say "enabled lepd.service; systemd is not running here, so it starts at the next boot"
   fi
-  say "systemd does not manage this system: start lepd yourself, e.g. from an init script, as"
-  say "  setpriv --reuid=lepd --regid=lepd --init-groups \\"
-  say "    --inh-caps=+perfmon,+sys_ptrace,+dac_read_search,+syslog \\"
-  say "    --ambient-caps=+perfmon,+sys_ptrace,+dac_read_search,+syslog \\"
+  caps=+perfmon,+sys_ptrace,+dac_read_search,+syslog
+  mkdir -p "$CACHE"
+  chown lepd:lepd "$CACHE" 2>/dev/null || chown lepd "$CACHE"
+  say "systemd does not manage this system: start lepd from your init system as root with"
+  say "  setpriv --reuid=lepd --regid=lepd --init-groups --no-new-privs \\"
+  say "    --bounding-set=-all,$caps --inh-caps=-all,$caps --ambient-caps=-all,$caps \\"
   say "    env DENO_DIR=$CACHE $PREFIX/lepd --port 12307"
-  say "(mkdir -p $CACHE && chown lepd:lepd $CACHE first), or as root: $PREFIX/lepd"
+  say "(the user lepd with the unit's four capabilities), or simply as root: $PREFIX/lepd"
 }
 
 if [ "$ACTION" = uninstall ]; then uninstall; else install_lepd; fi

@@ -1,10 +1,14 @@
 /**
- * `deno task test:aarch64`: the AArch64 smoke test. It builds the bundle (`deno task bundle`),
- * copies its two files alone into an empty directory, and runs them with the AArch64 Deno
- * (pinned, from npm) under qemu-user emulating a Cortex-A53 — with an empty DENO_DIR and
- * `--cached-only`, so nothing but the two files can be loaded. Then, over TCP on a free loopback
- * port, it calls every method the daemon lists except the perf ones (perf is a host program
- * that samples the host, not something the emulated CPU runs) and checks each answer.
+ * `deno task test:aarch64`: the release artifacts and the AArch64 smoke test. It builds both
+ * artifacts of `deno task dist` twice and checks that they are the same bytes (reproducible),
+ * unpacks the AArch64 one alone into an empty directory, installs it with its install.sh into a
+ * temporary root (`--destdir`), and runs the installed bundle with the installed AArch64 Deno
+ * (pinned, from npm) under qemu-user emulating a Cortex-A53, as the installed unit's ExecStart=
+ * runs it — with an empty DENO_DIR and `--cached-only`, so nothing but the installed files can
+ * be loaded. Then, over TCP on a free loopback port, it calls every method the daemon lists
+ * except the perf ones (perf is a host program that samples the host, not something the
+ * emulated CPU runs) and checks each answer, and `lepd --check` under emulation must give the
+ * reasons of the daemon's start-up warnings.
  *
  * Under qemu-user the guest sees the host's kernel: /proc, /sys and /dev/kmsg are this
  * machine's. A method may answer with an error (legacy layout, marker in `data`) only when the
@@ -29,8 +33,9 @@ import {
   type Emulator,
   emulator,
 } from "./aarch64_deno.ts";
-import { bundle, BUNDLE_FILES, DEFAULT_OUT_DIR } from "./bundle.ts";
-import { type BundledDaemon, runToEnd, startBundledDaemon } from "./subprocess.ts";
+import { BUNDLE_FILES } from "./bundle.ts";
+import { type Artifact, dist, unpack } from "./dist.ts";
+import { type BundledDaemon, RUN_FLAGS, runToEnd, startBundledDaemon } from "./subprocess.ts";
 
 /** The whole run, fetch and bundle included, ends by then. */
 const DEADLINE_MS = 20 * 60_000;
@@ -240,29 +245,71 @@ async function run(): Promise<void> {
   );
   if (!checks.at(-1)!.ok) return;
 
-  const built = await bundle({ outDir: DEFAULT_OUT_DIR });
-  record(
-    "deno task bundle",
-    true,
-    `${BUNDLE_FILES.main} ${(built.mainBytes / 1024).toFixed(1)} KiB, ` +
-      `${BUNDLE_FILES.worker} ${(built.workerBytes / 1024).toFixed(1)} KiB`,
-  );
-
-  // 2. A board: the two files alone, an empty Deno cache, nothing to download from.
-  const board = await Deno.makeTempDir({ prefix: "lepd-aarch64-" });
-  temporaryDirectories.push(board);
-  for (const file of Object.values(BUNDLE_FILES)) {
-    await Deno.copyFile(`${DEFAULT_OUT_DIR}/${file}`, `${board}/${file}`);
+  // 2. The artifacts, twice: the same sources must give the same bytes.
+  const work = await Deno.makeTempDir({ prefix: "lepd-aarch64-" });
+  temporaryDirectories.push(work);
+  const builds: Artifact[][] = [];
+  for (const run of ["first", "second"]) {
+    const started = performance.now();
+    builds.push(await dist({ outDir: `${work}/dist-${run}` }));
+    const seconds = ((performance.now() - started) / 1000).toFixed(0);
+    record(
+      `deno task dist (${run} build)`,
+      true,
+      builds.at(-1)!.map((artifact) =>
+        `${artifact.path.split("/").at(-1)} ${(artifact.bytes / 1024 / 1024).toFixed(1)} MiB`
+      ).join(", ") + `, ${seconds} s`,
+    );
   }
+  const [first, second] = builds as [Artifact[], Artifact[]];
+  record(
+    "the artifacts are reproducible (same bytes twice)",
+    first.length === second.length &&
+      first.every((artifact, index) => artifact.sha256 === second[index]?.sha256),
+    first.map((artifact, index) =>
+      `${artifact.target} ${artifact.sha256.slice(0, 16)}… / ${second[index]?.sha256.slice(0, 16)}…`
+    ).join(", "),
+  );
+  const artifact = first.find((candidate) => candidate.target === "aarch64");
+  if (artifact === undefined) throw new Error("dist built no aarch64 artifact");
+
+  // 3. A board: the artifact alone, installed into an empty root; an empty Deno cache, nothing
+  // to download from.
+  await Deno.mkdir(`${work}/download`);
+  const unpacked = await unpack(artifact.path, `${work}/download`);
+  const root = `${work}/root`;
+  const installed = await runToEnd(`${unpacked}/install.sh`, {
+    args: ["--destdir", root],
+    timeoutMs: 300_000,
+  });
+  record(
+    "install.sh --destdir installs the aarch64 artifact",
+    installed.code === 0,
+    installed.code === 0 ? "" : `status ${installed.code}: ${installed.stderr}${installed.stdout}`,
+  );
+  if (!checks.at(-1)!.ok) return;
+  const board = `${root}/opt/lepd`;
+  const installedDeno = `${board}/deno`;
+  const execStart = /^ExecStart=(.*)$/m.exec(
+    await Deno.readTextFile(`${root}/etc/systemd/system/lepd.service`),
+  )?.[1] ?? "";
+  const expectedStart =
+    `/opt/lepd/deno run ${RUN_FLAGS.join(" ")} /opt/lepd/${BUNDLE_FILES.main} ` +
+    "--port 12307 $LEPD_OPTIONS";
+  record(
+    "the installed unit runs the installed bundle with the start task's flags",
+    execStart === expectedStart,
+    execStart,
+  );
   const port = freePort();
   const daemon = await startBundledDaemon({
     program: qemu.program,
-    prefixArgs: [...qemu.args, denoPath],
+    prefixArgs: [...qemu.args, installedDeno],
     extraDenoFlags: ["--cached-only"],
     bundle: `${board}/${BUNDLE_FILES.main}`,
     daemonArgs: ["--hostname", "127.0.0.1", "--port", String(port)],
     cwd: board,
-    env: baseEnv(`${board}/deno-dir`),
+    env: baseEnv(`${work}/deno-dir`),
     startTimeoutMs: START_TIMEOUT_MS,
   }).catch((error) => {
     record("the bundle starts under emulation", false, (error as Error).message);
@@ -276,7 +323,7 @@ async function run(): Promise<void> {
     `listening after ${(daemon.startMs / 1000).toFixed(1)} s`,
   );
 
-  // 3. Every method but perf's, on one connection as LEPV polls (a new one after a failure).
+  // 4. Every method but perf's, on one connection as LEPV polls (a new one after a failure).
   let client = await Client.connect(port);
   const errors = new Map<string, string>();
   let methods: string[] = [];
@@ -357,7 +404,7 @@ async function run(): Promise<void> {
     );
   }
 
-  // 4. Stop as a service manager does.
+  // 5. Stop as a service manager does.
   const code = await daemon.stop(STOP_GRACE_MS);
   record(
     "SIGTERM stops the daemon with status 0",
@@ -367,11 +414,42 @@ async function run(): Promise<void> {
   const logged = daemon.log().split("\n").filter((line) => / ERROR /.test(line));
   record("no ERROR in the daemon's log", logged.length === 0, logged.join(" | "));
 
-  // 5. Errors are acceptable only where the host itself cannot serve the method.
+  // 6. `lepd --check` under emulation: the reasons of the start-up warnings.
+  const checked = await runToEnd(qemu.program, {
+    args: [
+      ...qemu.args,
+      installedDeno,
+      "run",
+      ...RUN_FLAGS,
+      "--cached-only",
+      `${board}/${BUNDLE_FILES.main}`,
+      "--check",
+    ],
+    cwd: board,
+    env: baseEnv(`${work}/deno-dir`),
+    timeoutMs: START_TIMEOUT_MS,
+  });
+  const reasons = (text: string, pattern: RegExp) =>
+    JSON.stringify(Array.from(text.matchAll(pattern), (match) => `${match[1]}: ${match[2]}`));
+  const fromCheck = reasons(checked.stdout, /^(\S+)\s+unavailable: (.*)$/gm);
+  const fromWarnings = reasons(
+    daemon.log(),
+    / WARN main: (\S+) is unavailable here and will answer with an error: (.*)$/gm,
+  );
+  record(
+    "lepd --check under emulation gives the start-up warnings' reasons",
+    checked.code === 0 && fromCheck === fromWarnings,
+    checked.code === 0
+      ? `${checked.stdout.trimEnd().split("\n").at(-1)}` +
+        (fromCheck === fromWarnings ? "" : `; --check ${fromCheck}, warnings ${fromWarnings}`)
+      : `status ${checked.code}: ${checked.stderr}`,
+  );
+
+  // 7. Errors are acceptable only where the host itself cannot serve the method.
   if (errors.size > 0) {
     const native = await nativeErrors(
       `${board}/${BUNDLE_FILES.main}`,
-      board,
+      work,
       [...errors.keys()],
     );
     for (const [method, error] of errors) {

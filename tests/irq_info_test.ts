@@ -12,6 +12,8 @@ import { MethodFailure } from "../collectors/failure.ts";
 import { formatIrqInfo, irqInfoCollector, irqInfoRates } from "../collectors/irq_info.ts";
 import { parseProcStat, type ProcStat, procStatSource } from "../collectors/proc_stat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
+import { readInterruptTotals, untilGrown } from "./helpers/kernel_counters.ts";
+import { flushPromises, VirtualClock } from "./helpers/virtual_clock.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -93,12 +95,16 @@ Deno.test("GetCmdIrqInfo over the offline-CPU tree's interval matches interval/e
   assert.equal(text, "irq:5410/s softirq:4543/s \n");
 });
 
-/** Runs the collector once over a tree with fast sampling; the source is stopped afterwards. */
+/** Runs the collector once over a tree on a virtual clock; the source is stopped afterwards. */
 async function collectTree(root: string): Promise<string> {
   const fs = new ProcFs({ root, maxFileBytes: 1 << 24 });
-  const procStat = procStatSource(fs, { intervalMs: 50 });
+  const clock = new VirtualClock();
+  const procStat = procStatSource(fs, { intervalMs: 1000, clock });
   try {
-    return await irqInfoCollector({ procStat }).collect({ fs, methods: ["GetCmdIrqInfo"] });
+    const text = irqInfoCollector({ procStat }).collect({ fs, methods: ["GetCmdIrqInfo"] });
+    text.catch(() => {}); // awaited below; a failure is the caller's to check
+    await clock.advance(1000);
+    return await text;
   } finally {
     procStat.stop();
   }
@@ -132,21 +138,40 @@ Deno.test("GetCmdIrqInfo fails clearly without /proc/stat and probes it", async 
   }
 });
 
-Deno.test("GetCmdIrqInfo counts the live machine's interrupts and answers at once", async () => {
+Deno.test("GetCmdIrqInfo: the live machine's interrupt rates are /proc/stat's over the interval; a later request is answered at once", async () => {
   const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-  const procStat = procStatSource(fs, { intervalMs: 500 });
+  const clock = new VirtualClock();
+  const procStat = procStatSource(fs, { intervalMs: 1000, clock });
   try {
     const collector = irqInfoCollector({ procStat });
     const context = { fs, methods: ["GetCmdIrqInfo"] };
-    const first = await collector.collect(context);
-    const match = IRQ_INFO_LINE.exec(first);
+    // The first snapshot is taken inside the call, the second when the clock reaches one
+    // second: the test reads the same totals around each.
+    const before0 = readInterruptTotals();
+    const first = collector.collect(context);
+    const after0 = readInterruptTotals();
+    await untilGrown(() => readInterruptTotals().interrupts, 10);
+    const before1 = readInterruptTotals();
+    await clock.advance(1000);
+    const after1 = readInterruptTotals();
+    const match = IRQ_INFO_LINE.exec(await first);
     assert.ok(match !== null, JSON.stringify(first));
-    assert.ok(Number(match[1]) > 0, `timer interrupts alone make the rate positive: ${first}`);
-    const started = performance.now();
-    const again = await collector.collect(context);
-    const waited = performance.now() - started;
-    assert.match(again, IRQ_INFO_LINE);
-    assert.ok(waited < 100, `a later request is answered from the latest interval (${waited} ms)`);
+    // Over exactly one second, a rate is the counter's increase.
+    for (const [index, name] of [[1, "interrupts"], [2, "softirqs"]] as const) {
+      const low = before1[name] - after0[name];
+      const high = after1[name] - before0[name];
+      const rate = Number(match[index]);
+      assert.ok(rate >= low && rate <= high, `${name}: ${rate}/s, kernel ${low}..${high}`);
+    }
+    assert.ok(Number(match[1]) >= 10, "the interrupts the test waited for are counted");
+    // Under half an interval later: answered from the same interval, the clock standing still.
+    await clock.advance(499);
+    const again = collector.collect(context);
+    let answered = false;
+    again.then(() => answered = true);
+    await flushPromises();
+    assert.ok(answered, "a later request is answered from the latest interval, without waiting");
+    assert.equal(await again, await first);
   } finally {
     procStat.stop();
   }

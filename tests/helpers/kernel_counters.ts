@@ -76,3 +76,16 @@ export function shareRange(
   if (totalLow <= 0) return undefined;
   return { low: 100 * partLow / totalHigh, high: Math.min(100, 100 * partHigh / totalLow) };
 }
+
+/** The `intr` and `softirq` totals of /proc/stat, now. */
+export function readInterruptTotals(): { interrupts: number; softirqs: number } {
+  const text = Deno.readTextFileSync("/proc/stat");
+  const total = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1]);
+  return { interrupts: total("intr"), softirqs: total("softirq") };
+}
+
+/** Waits, polling every 10 ms however long it takes, until `read()` has grown by `count`. */
+export async function untilGrown(read: () => number, count: number): Promise<void> {
+  const target = read() + count;
+  while (read() < target) await new Promise((resolve) => setTimeout(resolve, 10));
+}

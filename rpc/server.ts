@@ -23,6 +23,26 @@ export const DEFAULT_MAX_RESPONSE_BYTES_PER_CONNECTION = 4 * 1024 * 1024;
 /** `--max-response-bytes-total` when the config does not say. */
 export const DEFAULT_MAX_RESPONSE_BYTES_TOTAL = 64 * 1024 * 1024;
 
+/**
+ * Methods whose collector walks every process (or control group, or mount) synchronously in
+ * the collectors' isolate, holding it for tens to hundreds of milliseconds. They run one at a
+ * time, and after each the next waits {@link HEAVY_GAP_FACTOR} times as long as it took, so
+ * clients that loop them cannot hold that isolate more than a quarter of the time and cheap
+ * requests are answered meanwhile.
+ */
+export const HEAVY_METHODS: ReadonlySet<string> = new Set([
+  "GetCmdSmem",
+  "GetCmdProcrank",
+  "GetCmdTop",
+  "GetCmdTopH",
+  "GetCmdIotop",
+  "GetCmdCgtop",
+  "GetCmdDf",
+]);
+
+/** After a heavy call that took T ms, the next heavy call starts no sooner than 3 T later. */
+export const HEAVY_GAP_FACTOR = 3;
+
 /** Methods that run perf: one client address may have one of them in flight. */
 export function isPerfMethod(method: string): boolean {
   return method.startsWith("GetCmdPerf");
@@ -48,6 +68,9 @@ export class RpcServer {
   readonly #budget: ResponseBudget;
   /** Calls running in the collectors' isolate, by method: later identical calls share them. */
   readonly #inFlight = new Map<string, Promise<MethodOutcome>>();
+  /** Heavy calls run one after the other, spaced out (see {@link HEAVY_METHODS}). */
+  #heavyLane: Promise<unknown> = Promise.resolve();
+  #heavyFreeAt = 0;
   /** Per client address, the perf method it has in flight and how many of its calls wait. */
   readonly #perfByClient = new Map<string, { method: string; calls: number }>();
   #listener: Deno.TcpListener | undefined;
@@ -223,7 +246,7 @@ export class RpcServer {
   #shared(method: string): Promise<MethodOutcome> {
     let call = this.#inFlight.get(method);
     if (call === undefined) {
-      call = this.#host.call(method);
+      call = HEAVY_METHODS.has(method) ? this.#heavy(method) : this.#host.call(method);
       this.#inFlight.set(method, call);
       const started = call;
       call.finally(() => {
@@ -231,6 +254,23 @@ export class RpcServer {
       }).catch(() => {});
     }
     return call;
+  }
+
+  /** Runs a heavy method in its turn: after the previous one, and after that one's gap. */
+  #heavy(method: string): Promise<MethodOutcome> {
+    const run = this.#heavyLane.then(async () => {
+      const wait = this.#heavyFreeAt - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const started = performance.now();
+      try {
+        return await this.#host.call(method);
+      } finally {
+        const now = performance.now();
+        this.#heavyFreeAt = now + (now - started) * HEAVY_GAP_FACTOR;
+      }
+    });
+    this.#heavyLane = run.catch(() => {});
+    return run;
   }
 
   /** Tells a client over a limit why, in a response it can read (marker included), and closes. */

@@ -35,6 +35,14 @@ import { ProcFs } from "../collectors/proc_fs.ts";
 import type { Collector } from "../collectors/registry.ts";
 import type { Interval } from "../collectors/sampler.ts";
 import { cpuNumbers } from "../collectors/sysstat.ts";
+import {
+  type CpuTicks,
+  readAllCpuTicks,
+  readCpuTicks,
+  shareRange,
+  untilGrown,
+} from "./helpers/kernel_counters.ts";
+import { VirtualClock } from "./helpers/virtual_clock.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 const OFFLINE_TREE = fileURLToPath(new URL("aarch64-offline-cpu", FIXTURES));
@@ -568,20 +576,24 @@ function maskClock(text: string): string {
     .replace(/ \t\d\d\/\d\d\/\d\d \t/g, " \tMM/DD/YY \t");
 }
 
-/** Runs one collector over a tree with fast sampling; every source is stopped afterwards. */
+/** Runs one collector over a tree on a virtual clock; every source is stopped afterwards. */
 async function collectTree(
   tree: string,
   method: "GetCmdMpstat" | "GetCmdMpstat-I",
 ): Promise<string> {
   const fs = new ProcFs({ root: treeRoot(tree), maxFileBytes: 1 << 24 });
-  const procStat = procStatSource(fs, { intervalMs: 50 });
-  const interrupts = interruptsSource(fs, { intervalMs: 50 });
-  const softirqs = softirqsSource(fs, { intervalMs: 50 });
+  const clock = new VirtualClock();
+  const procStat = procStatSource(fs, { intervalMs: 1000, clock });
+  const interrupts = interruptsSource(fs, { intervalMs: 1000, clock });
+  const softirqs = softirqsSource(fs, { intervalMs: 1000, clock });
   try {
     const collector: Collector = method === "GetCmdMpstat"
       ? mpstatCollector({ procStat })
       : mpstatInterruptsCollector({ procStat, interrupts, softirqs });
-    return await collector.collect({ fs, methods: [method] });
+    const text = collector.collect({ fs, methods: [method] });
+    text.catch(() => {}); // awaited below
+    await clock.advance(1000);
+    return await text;
   } finally {
     procStat.stop();
     interrupts.stop();
@@ -767,61 +779,79 @@ Deno.test("GetCmdMpstat and GetCmdMpstat-I fail clearly and probe the files they
 // ---------------------------------------------------------------------------------------------
 // Live /proc.
 
-/** Keeps one CPU busy for 8 s; ends by itself should the test die. */
-const SPINNER = "const e=Date.now()+8000; while(Date.now()<e){}";
-
-Deno.test("GetCmdMpstat sees one live CPU kept busy, and the all row agrees", async () => {
+Deno.test("GetCmdMpstat on the live machine: every row's %idle and %usr are /proc/stat's over the same interval", async () => {
+  // A busy CPU, so that the figures are not all idle; it spins until killed.
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", SPINNER],
+    args: ["eval", "--v8-flags=--single-threaded", "for (;;) {}"],
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
   }).spawn();
   const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-  const procStat = procStatSource(fs, { intervalMs: 500 });
-  const interrupts = interruptsSource(fs, { intervalMs: 500 });
-  const softirqs = softirqsSource(fs, { intervalMs: 500 });
+  const clock = new VirtualClock();
+  const procStat = procStatSource(fs, { intervalMs: 1000, clock });
+  const interrupts = interruptsSource(fs, { intervalMs: 1000, clock });
+  const softirqs = softirqsSource(fs, { intervalMs: 1000, clock });
   try {
     const mpstat = mpstatCollector({ procStat });
     const cpus = cpuNumbers(fs);
     const context = { fs, methods: ["GetCmdMpstat"] };
-    const started = Date.now();
-    const seen: string[] = [];
-    while (Date.now() - started < 7000) {
-      const text = await mpstat.collect(context);
-      const rows = assertMpstatForLepv(text, cpuRange([cpus]));
-      const online = [...rows].filter(([name, values]) =>
-        name !== "all" && values.some((value) => value !== 0)
-      );
-      const busiest = Math.min(...online.map(([, values]) => values[9]!));
-      seen.push(busiest.toFixed(2));
-      if (busiest < 50) {
-        const meanIdle = online.reduce((sum, [, values]) => sum + values[9]!, 0) / online.length;
-        const allIdle = rows.get("all")![9]!;
-        assert.ok(
-          Math.abs(allIdle - meanIdle) <= 3,
-          `all %idle ${allIdle} vs mean of the CPUs ${meanIdle}:\n${text}`,
+    // The first snapshot is taken inside the call, the second at the clock's tick; the test
+    // reads /proc/stat right around each.
+    const before0 = readAllCpuTicks();
+    const pending = mpstat.collect(context);
+    const after0 = readAllCpuTicks();
+    await untilGrown(() => readCpuTicks("cpu").total, 25 * cpus.length);
+    const before1 = readAllCpuTicks();
+    await clock.advance(1000);
+    const after1 = readAllCpuTicks();
+    const text = await pending;
+    const rows = assertMpstatForLepv(text, cpuRange([cpus]));
+    const bracketOf = (
+      name: string,
+      part: "idle" | "user",
+      start: [Map<string, CpuTicks>, Map<string, CpuTicks>],
+    ) => {
+      const [before, after] = start.map((reading) => reading.get(name)!);
+      return {
+        before: { part: before![part], total: before!.total },
+        after: { part: after![part], total: after!.total },
+        beforeMs: 0,
+        afterMs: 0,
+      };
+    };
+    let checked = 0;
+    for (const [row, values] of rows) {
+      const name = row === "all" ? "cpu" : `cpu${row}`;
+      if (!before0.has(name)) continue; // offline: no line, an all-zero row
+      for (const [part, column] of [["idle", 9], ["user", 0]] as const) {
+        const range = shareRange(
+          bracketOf(name, part, [before0, after0]),
+          bracketOf(name, part, [before1, after1]),
         );
-        const status = lepvCpuStatus(text);
-        assert.ok(status >= 100 / online.length * 0.6, `LEPV's CPU status ${status}:\n${text}`);
-        const interruptsText = await mpstatInterruptsCollector({ procStat, interrupts, softirqs })
-          .collect(context);
-        const softirqRows = assertInterruptsForLepv(interruptsText, cpuRange([cpus]));
-        assert.ok(softirqRows.every((row) => row.HRTIMER >= 0 && row.NET_RX >= 0));
-        return;
+        assert.ok(range !== undefined, `${name}: the ticks the test waited for`);
+        const value = values[column]!;
+        assert.ok(
+          value >= range.low - 0.01 && value <= range.high + 0.01,
+          `${row} %${part} ${value}, kernel ${range.low.toFixed(2)}..${
+            range.high.toFixed(2)
+          }:\n${text}`,
+        );
+        checked++;
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    assert.fail(`no CPU went below 50 % idle; lowest %idle per answer: ${seen.join(", ")}`);
+    assert.ok(checked >= 4, "the all row and at least one CPU");
+    // GetCmdMpstat-I's structure on the same machine.
+    const interruptsText = mpstatInterruptsCollector({ procStat, interrupts, softirqs })
+      .collect(context);
+    await clock.advance(1000);
+    const softirqRows = assertInterruptsForLepv(await interruptsText, cpuRange([cpus]));
+    assert.ok(softirqRows.every((row) => row.HRTIMER >= 0 && row.NET_RX >= 0));
   } finally {
     procStat.stop();
     interrupts.stop();
     softirqs.stop();
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // It has already ended.
-    }
+    child.kill("SIGKILL");
     await child.status;
   }
 });

@@ -9,22 +9,33 @@
 /** The clock ticks per second the kernel reports in /proc (USER_HZ, 100 on Linux). */
 export const USER_HZ = 100;
 
-/** The `cpu` line of /proc/stat: idle ticks and all ticks (guest time is inside user). */
+/** A `cpu` line of /proc/stat: idle ticks, user ticks less guest time, and all ticks. */
 export interface CpuTicks {
   idle: number;
+  /** user − guest: what mpstat shows as %usr. */
+  user: number;
   total: number;
 }
 
-/** The machine-wide `cpu` line of /proc/stat, now. */
-export function readCpuTicks(): CpuTicks {
-  const line = Deno.readTextFileSync("/proc/stat").split("\n").find((text) =>
-    text.startsWith("cpu ")
-  );
-  if (line === undefined) throw new Error("/proc/stat has no cpu line");
-  const fields = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user, nice)
-  const total = fields.slice(0, 8).reduce((sum, value) => sum + (value || 0), 0);
-  return { idle: fields[3]!, total };
+/** One `cpu` line of /proc/stat (`cpu` for the machine, `cpuN` for one CPU), now. */
+export function readCpuTicks(name = "cpu"): CpuTicks {
+  return readAllCpuTicks().get(name) ?? (() => {
+    throw new Error(`/proc/stat has no ${name} line`);
+  })();
+}
+
+/** Every `cpu` line of /proc/stat by name, read at once. */
+export function readAllCpuTicks(): Map<string, CpuTicks> {
+  const lines = new Map<string, CpuTicks>();
+  for (const line of Deno.readTextFileSync("/proc/stat").split("\n")) {
+    if (!/^cpu\d* /.test(line)) continue;
+    const [name, ...values] = line.trim().split(/\s+/);
+    const fields = values.map(Number);
+    // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user, nice)
+    const total = fields.slice(0, 8).reduce((sum, value) => sum + (value || 0), 0);
+    lines.set(name!, { idle: fields[3]!, user: fields[0]! - (fields[8] ?? 0), total });
+  }
+  return lines;
 }
 
 /** utime + stime of a process (or, with a tid, one thread), in ticks, now. */

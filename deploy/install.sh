@@ -113,13 +113,17 @@ uninstall() {
   rm -rf "$DESTDIR$CACHE"
   if [ "$(recorded user)" = created ] && ! staged && id lepd >/dev/null 2>&1; then
     if command -v userdel >/dev/null; then
-      userdel lepd || say "could not remove the user lepd"
-      if getent group lepd >/dev/null 2>&1; then groupdel lepd 2>/dev/null || true; fi
+      removed_user=$(userdel lepd 2>&1) && status=0 || status=$?
+      if getent group lepd >/dev/null 2>&1; then groupdel lepd >/dev/null 2>&1 || true; fi
     else
-      deluser lepd 2>/dev/null || say "could not remove the user lepd"
-      delgroup lepd 2>/dev/null || true
+      removed_user=$(deluser lepd 2>&1) && status=0 || status=$?
+      delgroup lepd >/dev/null 2>&1 || true
     fi
-    say "removed the user and group lepd"
+    if [ "$status" = 0 ]; then
+      say "removed the user and group lepd"
+    else
+      say "kept the user lepd: $removed_user (is lepd still running? stop it, then: userdel lepd)"
+    fi
   fi
   for file in $PROGRAMS $DATA; do rm -f "$DESTDIR$PREFIX/$file"; done
   rm -f "$DESTDIR$MANIFEST"

@@ -21,6 +21,8 @@ import {
 import { MethodFailure } from "../collectors/failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import type { Interval } from "../collectors/sampler.ts";
+import { skipUnless } from "./helpers/skip.ts";
+import { VirtualClock } from "./helpers/virtual_clock.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -385,20 +387,24 @@ Deno.test("diskstatsSource: sampled on demand, so I/O between two polls is never
     );
   Deno.mkdirSync(`${root}/proc`);
   write(1000);
+  const clock = new VirtualClock();
   const diskstats = diskstatsSource(new ProcFs({ root, maxFileBytes: 1 << 20 }), {
     intervalMs: 100,
+    clock,
   });
   try {
-    const first = await diskstats.interval();
+    const pending = diskstats.interval();
+    await clock.advance(100);
+    const first = await pending;
     assert.equal(first.latest.get("vda")!.writeSectors, 1000);
     // 1 MiB is written just after the poll; the next poll comes three intervals later. A sampler
     // on a clock would answer from its latest interval, after the write: no I/O at all.
     write(3048);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await clock.advance(300);
     const next = await diskstats.interval();
     assert.equal(next.previous.get("vda")!.writeSectors, 1000);
     assert.equal(next.latest.get("vda")!.writeSectors, 3048);
-    assert.ok(next.seconds >= 0.29, `the interval runs from poll to poll: ${next.seconds} s`);
+    assert.equal(next.seconds, 0.3, "the interval runs from poll to poll");
   } finally {
     diskstats.stop();
     Deno.removeSync(root, { recursive: true });
@@ -452,40 +458,74 @@ function tempDirectoryOnDisk(): { directory: string; disk: string } | undefined 
 
 const MIB = 1024 * 1024;
 
+/** Sectors written to `disk` since boot (/proc/diskstats, field 10), now. */
+function sectorsWritten(disk: string): number {
+  for (const line of Deno.readTextFileSync("/proc/diskstats").split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[2] === disk) return Number(fields[9]);
+  }
+  throw new Error(`${disk} is not in /proc/diskstats`);
+}
+
+/** Whether a temporary directory can be made on a block device (not tmpfs) here. */
+const DISK_TEMP = (() => {
+  const place = tempDirectoryOnDisk();
+  if (place !== undefined) Deno.removeSync(place.directory, { recursive: true });
+  return place !== undefined;
+})();
+
 Deno.test({
-  name: "live: a file written with fsync shows as wkB/s on its disk",
-  ignore: Deno.build.os !== "linux",
+  name: "live: a file written with fsync shows as wkB/s on its disk, as /proc/diskstats counts it",
+  ignore: skipUnless(
+    Deno.build.os === "linux" && DISK_TEMP,
+    "no temporary directory on a block device (TMPDIR and /var/tmp are tmpfs or unwritable)",
+    "iostat live",
+  ),
   async fn() {
-    const place = tempDirectoryOnDisk();
-    assert.ok(place !== undefined, "a temporary directory on a block device (not tmpfs)");
+    const place = tempDirectoryOnDisk()!;
     const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-    const collector = iostatCollector({ diskstats: diskstatsSource(fs, { intervalMs: 1000 }) });
+    const clock = new VirtualClock();
+    const collector = iostatCollector({
+      diskstats: diskstatsSource(fs, { intervalMs: 1000, clock }),
+    });
     const file = await Deno.open(`${place.directory}/written`, { write: true, create: true });
+    const sectors = () => sectorsWritten(place.disk);
     try {
-      const before = lepvIostat(await collector.collect({ fs, methods: [] }));
+      const first = collector.collect({ fs, methods: [] });
+      await clock.advance(1000);
+      const before = lepvIostat(await first);
       assert.ok(
         before.some((device) => device.name === place.disk),
         `${place.disk} is listed: ${JSON.stringify(before)}`,
       );
+      // The next request takes its snapshot at once, the interval running from the previous
+      // one: the test reads the disk's counter around both snapshots and writes in between.
+      await clock.advance(1000);
+      const before0 = sectors();
+      const warm = collector.collect({ fs, methods: [] });
+      const after0 = sectors();
+      await warm;
       const chunk = crypto.getRandomValues(new Uint8Array(MIB / 16));
-      let written = 0;
-      let bestWriteKiB = 0;
-      const deadline = performance.now() + 20_000;
-      while (performance.now() < deadline && (written < 24 * MIB || bestWriteKiB < 1024)) {
-        for (let offset = 0; offset < MIB; offset += chunk.length) {
-          await file.write(chunk);
-        }
-        await file.syncData();
-        written += MIB;
-        const devices = lepvIostat(await collector.collect({ fs, methods: [] }));
-        const disk = devices.find((device) => device.name === place.disk);
-        bestWriteKiB = Math.max(bestWriteKiB, disk?.writeKiBPerSecond ?? 0);
-        for (const device of devices) {
-          assert.ok(device.utilization >= 0 && device.utilization <= 100, device.name);
-        }
+      for (let offset = 0; offset < 4 * MIB; offset += chunk.length) await file.write(chunk);
+      await file.syncData();
+      await clock.advance(1000);
+      const before1 = sectors();
+      const text = await collector.collect({ fs, methods: [] });
+      const after1 = sectors();
+      const devices = lepvIostat(text);
+      const disk = devices.find((device) => device.name === place.disk);
+      assert.ok(disk !== undefined, `${place.disk} is listed`);
+      // Over exactly one second, wkB/s is the KiB written: sectors are 512 bytes.
+      const low = (before1 - after0) / 2;
+      const high = (after1 - before0) / 2;
+      assert.ok(
+        disk.writeKiBPerSecond >= low - 0.01 && disk.writeKiBPerSecond <= high + 0.01,
+        `${place.disk}: ${disk.writeKiBPerSecond} wkB/s, kernel ${low}..${high} KiB`,
+      );
+      assert.ok(low >= 4096, `the 4 MiB written and synced were counted: ${low} KiB`);
+      for (const device of devices) {
+        assert.ok(device.utilization >= 0 && device.utilization <= 100, device.name);
       }
-      assert.ok(written >= 20 * MIB, `${written} bytes written`);
-      assert.ok(bestWriteKiB >= 1024, `${place.disk} showed at most ${bestWriteKiB} wkB/s`);
     } finally {
       file.close();
       await collector.close?.();

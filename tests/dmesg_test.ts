@@ -85,7 +85,7 @@ Deno.test("parseKmsgLine: headers, and lines that are not records", () => {
 Deno.test("unescapeKmsg and messageLines: bytes as dmesg shows them", () => {
   const cases: [name: string, escaped: string, expected: string[]][] = [
     ["plain text", "hello world", ["hello world"]],
-    ["TAB stays escaped (a control byte)", "rcu: \\x09RCU", ["rcu: \\x09RCU"]],
+    ["TAB is kept, as dmesg -r prints it", "rcu: \\x09RCU", ["rcu: \tRCU"]],
     ["bell and DEL stay escaped", "a\\x07b\\x7fc", ["a\\x07b\\x7fc"]],
     ["UTF-8 is decoded", "caf\\xc3\\xa9 \\xe2\\x82\\xac \\xf0\\x9f\\x90\\xa7", ["café € 🐧"]],
     ["upper-case hex digits", "caf\\xC3\\xA9", ["café"]],
@@ -219,7 +219,7 @@ Deno.test("golden: GetCmdDmesg of kmsg-sample", async () => {
   assert.ok(lines.includes("<4>[ 1078.214922]  active_file:68 inactive_file:1961 isolated_file:0"));
   assert.ok(
     lines.includes(
-      "<14>[ 1909.919373] lepd-fixture: user message café, tab\\x09here, back\\slash, bell\\x07",
+      "<14>[ 1909.919373] lepd-fixture: user message café, tab\there, back\\slash, bell\\x07",
     ),
   );
   assert.ok(lines.includes("<31>[ 1909.919394] lepd-fixture: daemon facility debug"));

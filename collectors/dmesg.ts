@@ -18,8 +18,8 @@
  *
  * Text as `dmesg` shows it: kmsg escapes every byte below 0x20, from 0x7f on and `\` as `\xNN`;
  * these are decoded, a newline inside a record starts another line with the same prefix (as the
- * syslog buffer prints it), valid UTF-8 is kept, and control bytes and invalid UTF-8 stay
- * `\xNN`. The ` KEY=value` lines after a record (device properties) are dropped.
+ * syslog buffer prints it), a TAB is kept as `dmesg -r` prints it, valid UTF-8 is kept, and
+ * other control bytes and invalid UTF-8 stay `\xNN`. The ` KEY=value` lines after a record (device properties) are dropped.
  *
  * The text is the newest records that fit in `maxBytes` (UTF-8), cut before a record, oldest
  * dropped; the original returned 2 KiB, nothing parses it.
@@ -60,6 +60,7 @@ export interface KmsgRecord {
 
 const SEMICOLON = 0x3b;
 const NEWLINE = 0x0a;
+const TAB = 0x09;
 const SPACE = 0x20;
 const BACKSLASH = 0x5c;
 const latin1 = new TextDecoder("latin1");
@@ -136,6 +137,11 @@ export function messageLines(raw: Uint8Array): string[] {
     if (byte === NEWLINE) {
       lines.push(line);
       line = "";
+      index++;
+    } else if (byte === TAB) {
+      // util-linux prints white space as it is (`isspace`); a TAB is kept. CR, VT and FF stay
+      // escaped: a raw CR would make a line-oriented client misread where a line starts.
+      line += "\t";
       index++;
     } else if (byte < 0x20 || byte === 0x7f) {
       line += escapeByte(byte);

@@ -1,7 +1,7 @@
 /**
  * `GetCmdSmem`: the table of `smem -p -s pss -r` (docs/protocol.md 3.15, a historical method):
- * every process with a command line, its owner and its swap, USS, PSS and RSS as percentages
- * of MemTotal, largest PSS first.
+ * every process with a command line, its owner and its swap (as a share of SwapTotal) and USS,
+ * PSS and RSS (as shares of MemTotal), largest PSS first.
  *
  * @module
  */
@@ -55,12 +55,13 @@ function padColumn(text: string, width: number): string {
  * ```
  *
  * pid `% 5s`, user `%-8s` (a longer name pushes the line right), command `%-27.27s`, then the
- * four values as `%.2f%%` of MemTotal right-aligned in 8 columns, separated by one space as smem
- * does (without smem's trailing space). Rows are sorted by PSS descending, pid ascending on
- * ties; all of them are printed.
+ * four values as `%.2f%%` right-aligned in 8 columns, separated by one space as smem does
+ * (without smem's trailing space). Rows are sorted by PSS descending, pid ascending on ties; all
+ * of them are printed.
  *
- * Swap is relative to MemTotal like the other columns; smem 1.5 divides it by SwapTotal instead
- * and prints `N/A` when there is no swap.
+ * As smem 1.5 computes them (`showtable`: `showamount(x, st)` for swap, `showamount(x, mt)` for
+ * the others): Swap is a share of SwapTotal, `N/A` when the machine has no swap; USS, PSS and
+ * RSS are shares of MemTotal.
  *
  * @throws {MethodFailure} when meminfo has no MemTotal, or 0, to divide by
  */
@@ -77,7 +78,9 @@ export function formatSmem(
       `Cannot compute smem percentages: MemTotal of "${MEMINFO}" is "${memTotal}"`,
     );
   }
-  const percent = (kib: number): string => `${(100 * kib / memTotal).toFixed(2)}%`.padStart(8);
+  const swapTotal = meminfo.get("SwapTotal") ?? 0;
+  const share = (kib: number, total: number): string =>
+    (total > 0 ? `${(100 * kib / total).toFixed(2)}%` : "N/A").padStart(8);
   const lines = [
     `${"PID".padStart(5)} ${padColumn("User", 8)} ${fitColumn("Command", COMMAND_WIDTH)} ` +
     ["Swap", "USS", "PSS", "RSS"].map((name) => name.padStart(8)).join(" "),
@@ -86,7 +89,10 @@ export function formatSmem(
     lines.push(
       `${String(row.pid).padStart(5)} ${padColumn(row.user, 8)} ` +
         `${fitColumn(row.command, COMMAND_WIDTH)} ` +
-        [row.swapKib, row.ussKib, row.pssKib, row.rssKib].map(percent).join(" "),
+        [
+          share(row.swapKib, swapTotal),
+          ...[row.ussKib, row.pssKib, row.rssKib].map((kib) => share(kib, memTotal)),
+        ].join(" "),
     );
   }
   return lines.join("\n") + "\n";

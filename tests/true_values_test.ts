@@ -10,7 +10,9 @@ import {
   counterRate,
   type CounterWidth,
 } from "../collectors/counter.ts";
+import { formatKmsgRecord } from "../collectors/dmesg.ts";
 import { irqInfoRates } from "../collectors/irq_info.ts";
+import { formatSmem } from "../collectors/smem.ts";
 import { mpstatInterruptsText } from "../collectors/mpstat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { IDLE_SHARES, parseProcStat, type ProcStat } from "../collectors/proc_stat.ts";
@@ -540,4 +542,39 @@ Deno.test("Cgtop v1: every process is counted once, in the task hierarchy", () =
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Item 8: what dmesg -r and smem print.
+
+Deno.test("Dmesg: a TAB in a record is printed as a TAB, as dmesg -r prints it", () => {
+  const record = {
+    priority: 6,
+    sequence: 1,
+    timestampUs: 248_835,
+    message: new TextEncoder().encode("rcu: \\x09RCU restricting CPUs"),
+  };
+  assert.equal(formatKmsgRecord(record), "<6>[    0.248835] rcu: \tRCU restricting CPUs\n");
+});
+
+Deno.test("Smem: Swap is a share of SwapTotal, N/A without swap, as smem 1.5 computes it", () => {
+  const rows = [{
+    pid: 1,
+    user: "root",
+    command: "init",
+    swapKib: 1000,
+    ussKib: 1000,
+    pssKib: 2000,
+    rssKib: 4000,
+  }];
+  const withSwap = formatSmem(rows, new Map([["MemTotal", 400_000], ["SwapTotal", 100_000]]));
+  assert.equal(
+    withSwap.split("\n")[1],
+    "    1 root     init                           1.00%    0.25%    0.50%    1.00%",
+  );
+  const withoutSwap = formatSmem(rows, new Map([["MemTotal", 400_000], ["SwapTotal", 0]]));
+  assert.equal(
+    withoutSwap.split("\n")[1],
+    "    1 root     init                             N/A    0.25%    0.50%    1.00%",
+  );
 });

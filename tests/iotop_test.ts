@@ -28,6 +28,8 @@ import {
   TaskSampling,
   type ThreadEntry,
 } from "../collectors/task_snapshots.ts";
+import { untilGrown } from "./helpers/kernel_counters.ts";
+import { VirtualClock } from "./helpers/virtual_clock.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
@@ -583,7 +585,21 @@ while (Date.now() < end) {
 }
 `;
 
-Deno.test("GetCmdIotop shows the disk writes of a live process", async () => {
+/** write_bytes of one thread (/proc/PID/task/TID/io), now. */
+function writeBytes(pid: number): number {
+  const io = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/io`);
+  return Number(/^write_bytes: (\d+)$/m.exec(io)?.[1]);
+}
+
+/** Bytes per second of an iotop rate (`12.34 K/s`), and half its last digit's worth. */
+function rateBytes(text: string): { value: number; rounding: number } {
+  const match = /^\s*([\d.]+) ([BKMG])\/s$/.exec(text);
+  assert.ok(match !== null, `an iotop rate: ${text}`);
+  const scale = 1000 ** "BKMG".indexOf(match[2]!);
+  return { value: Number(match[1]) * scale, rounding: 0.005 * scale };
+}
+
+Deno.test("GetCmdIotop: a live writer's DISK WRITE is its own write_bytes over the interval", async () => {
   const dir = await blockBackedTempDir();
   const path = `${dir}/written.bin`;
   const child = new Deno.Command(Deno.execPath(), {
@@ -593,35 +609,45 @@ Deno.test("GetCmdIotop shows the disk writes of a live process", async () => {
     stderr: "inherit",
   }).spawn();
   const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-  const sampling = new TaskSampling(fs, { intervalMs: 1000 });
+  const clock = new VirtualClock();
+  const sampling = new TaskSampling(fs, { intervalMs: 1000, clock });
   try {
-    const started = Date.now();
+    // However long a loaded machine takes to start it, but not forever.
+    const started = performance.now();
     while (((await Deno.stat(path).catch(() => undefined))?.size ?? 0) < 1 << 20) {
-      assert.ok(Date.now() - started < 10_000, "the writer started within 10 s");
+      assert.ok(performance.now() - started < 120_000, "the writer started");
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const users = new UserNames(fs);
     const collector = iotopCollector({ sampling, users });
     const uid = Deno.uid() ?? 0;
-    const seen: string[] = [];
-    for (let attempt = 0; attempt < 6; attempt++) {
-      const text = await collector.collect({ fs, methods: ["GetCmdIotop"] });
-      const { rows, skipped } = lepvParse(text);
-      assert.equal(skipped, 0, "LEPV reads every live row");
-      assert.ok(rows.length > 10, "a live system has many threads");
-      const row = rows.find((candidate) => candidate.tid === String(child.pid));
-      assert.ok(row !== undefined, `a row for the writer (pid ${child.pid})`);
-      assert.equal(row.user, (users.nameOf(uid) ?? String(uid)).slice(0, 10));
-      assert.match(row.command, /eval/);
-      seen.push(row.write);
-      if (!/^0\.00 B\/s$/.test(row.write)) {
-        const first = text.split("\n")[0]!;
-        assert.doesNotMatch(first, /WRITE:\s+0\.00 B\/s/, "the total includes the writer");
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    assert.fail(`the writer's DISK WRITE stayed zero: ${seen.join(", ")}`);
+    const written = () => writeBytes(child.pid);
+    // The first snapshot is taken inside the call, the second at the clock's tick, exactly one
+    // second later: the test reads the writer's counter around each.
+    const before0 = written();
+    const pending = collector.collect({ fs, methods: ["GetCmdIotop"] });
+    const after0 = written();
+    await untilGrown(written, 1 << 20);
+    const before1 = written();
+    await clock.advance(1000);
+    const after1 = written();
+    const text = await pending;
+    const { rows, skipped } = lepvParse(text);
+    assert.equal(skipped, 0, "LEPV reads every live row");
+    assert.ok(rows.length > 10, "a live system has many threads");
+    const row = rows.find((candidate) => candidate.tid === String(child.pid));
+    assert.ok(row !== undefined, `a row for the writer (pid ${child.pid})`);
+    assert.equal(row.user, (users.nameOf(uid) ?? String(uid)).slice(0, 10));
+    assert.match(row.command, /eval/);
+    const { value, rounding } = rateBytes(row.write);
+    const [low, high] = [before1 - after0, after1 - before0];
+    assert.ok(
+      value >= low - rounding && value <= high + rounding,
+      `DISK WRITE ${row.write}, kernel ${low}..${high} bytes in the second`,
+    );
+    assert.ok(low >= 1 << 20, "the mebibyte the test waited for is in the interval");
+    const total = rateBytes(/Total DISK WRITE: +(.+?\/s)/.exec(text.split("\n")[0]!)![1]!);
+    assert.ok(total.value + total.rounding >= value - rounding, "the total includes the writer");
   } finally {
     sampling.stop();
     try {

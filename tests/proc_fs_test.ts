@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { canRead, skipUnless } from "./helpers/skip.ts";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../collectors/failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
@@ -132,7 +133,11 @@ Deno.test("ProcFs reads the live /proc/self/status under root /", async () => {
 
 Deno.test({
   name: "ProcFs reads the live /proc/slabinfo whole, past the kernel's 4 KiB records (as root)",
-  ignore: Deno.build.os !== "linux" || Deno.uid() !== 0,
+  ignore: skipUnless(
+    Deno.build.os === "linux" && canRead("/proc/slabinfo"),
+    "/proc/slabinfo is readable by root only",
+    "ProcFs slabinfo",
+  ),
   async fn() {
     const fs = new ProcFs({ root: "/", maxFileBytes: LARGE });
     const bytes = await fs.readBytes("/proc/slabinfo");

@@ -32,6 +32,7 @@ import {
 } from "../collectors/cgtop.ts";
 import { MethodFailure } from "../collectors/failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
+import { VirtualClock } from "./helpers/virtual_clock.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 /** The eight spaces 3.12 puts before the input and the output column. */
@@ -55,12 +56,16 @@ async function tempTree(files: Record<string, string>): Promise<string> {
   return root;
 }
 
-/** Runs the collector over a tree with a short sampling interval. */
+/** Runs the collector over a tree on a virtual clock: one interval of exactly one second. */
 async function collect(root: string): Promise<string> {
   const fs = procFs(root);
-  const collector = cgtopCollector({ cgroups: cgroupSource(fs, { intervalMs: 20 }) });
+  const clock = new VirtualClock();
+  const collector = cgtopCollector({ cgroups: cgroupSource(fs, { intervalMs: 1000, clock }) });
   try {
-    return await collector.collect({ fs, methods: [] });
+    const text = collector.collect({ fs, methods: [] });
+    text.catch(() => {}); // awaited below
+    await clock.advance(1000);
+    return await text;
   } finally {
     await collector.close!();
   }
@@ -570,13 +575,16 @@ Deno.test("a cgroup removed between listing and reading is skipped", async () =>
   });
   try {
     const fs = procFs(root);
-    const source = cgroupSource(fs, { intervalMs: 20 });
+    const clock = new VirtualClock();
+    const source = cgroupSource(fs, { intervalMs: 1000, clock });
     const collector = cgtopCollector({ cgroups: source });
     try {
-      const first = await collector.collect({ fs, methods: [] });
+      const pending = collector.collect({ fs, methods: [] });
+      await clock.advance(1000);
+      const first = await pending;
       assert.match(first, /^\/goes\.service /m);
       await Deno.remove(`${root}/sys/fs/cgroup/goes.service`, { recursive: true });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await clock.advance(1000);
       const second = await collector.collect({ fs, methods: [] });
       assert.doesNotMatch(second, /goes\.service/);
       assert.match(second, /^\/stays\.service +\t {3}1\t/m);

@@ -466,13 +466,17 @@ Deno.test("LEPV reads every row's numbers and columns back", () => {
 // ---------------------------------------------------------------------------------------------
 // Collector over fixture trees.
 
-/** Runs the collector once over a tree; the sampling is stopped even when it throws. */
+/** Runs the collector once over a tree on a virtual clock; the sampling is stopped even when it throws. */
 async function collectTree(root: string): Promise<string> {
   const fs = new ProcFs({ root, maxFileBytes: 1 << 24 });
-  const sampling = new TaskSampling(fs, { intervalMs: 50 });
+  const clock = new VirtualClock();
+  const sampling = new TaskSampling(fs, { intervalMs: 1000, clock });
   try {
     const collector = iotopCollector({ sampling, users: new UserNames(fs) });
-    return await collector.collect({ fs, methods: ["GetCmdIotop"] });
+    const text = collector.collect({ fs, methods: ["GetCmdIotop"] });
+    text.catch(() => {}); // awaited below
+    await clock.advance(1000);
+    return await text;
   } finally {
     sampling.stop();
   }

@@ -30,7 +30,7 @@ import {
 } from "../collectors/top_threads.ts";
 import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
 import { type Bracket, bracket, readTaskTicks, USER_HZ } from "./helpers/kernel_counters.ts";
-import { VirtualClock } from "./helpers/virtual_clock.ts";
+import { flushPromises, VirtualClock } from "./helpers/virtual_clock.ts";
 
 const MODERN_STAT =
   "1234 (my (odd) name) R 1 1234 1234 0 -1 4194560 100 0 2 0 360 72 0 0 20 0 3 0 5000 50000000 " +
@@ -205,6 +205,14 @@ function cpuRange(counters: Bracket<number>, minSeconds: number): { low: number;
     low: Math.max(0, 100 * (1 - (bracketSeconds - ticks + slack) / minSeconds)),
     high: 100 * (ticks + slack) / minSeconds,
   };
+}
+
+/** Whether `promise` has settled once the promises queued so far have run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(() => done = true, () => done = true);
+  await flushPromises();
+  return done;
 }
 
 /** `TIME+` (minutes:seconds.hundredths) in ticks. */
@@ -394,11 +402,15 @@ Deno.test("task sampling on a virtual clock, live /proc: a busy child's %CPU is 
 
 Deno.test("task sampling: one pass serves processes and, once asked for, threads", async () => {
   const root = new URL("./fixtures/synthetic-processes", import.meta.url).pathname;
+  const clock = new VirtualClock();
   const sampling = new TaskSampling(new ProcFs({ root, maxFileBytes: 1 << 20 }), {
-    intervalMs: 40,
+    intervalMs: 1000,
+    clock,
   });
   try {
-    const processes = await sampling.processes.interval();
+    const processesRequest = sampling.processes.interval();
+    await clock.advance(1000);
+    const processes = await processesRequest;
     assert.deepEqual([...processes.latest.values()].map((entry) => entry.stat.pid), [
       1,
       2,
@@ -409,7 +421,12 @@ Deno.test("task sampling: one pass serves processes and, once asked for, threads
       600,
       700,
     ]);
-    const threads = await sampling.threads.interval();
+    const threadsRequest = sampling.threads.interval();
+    // Snapshots with threads start at the next tick; the pair is complete one tick later.
+    await clock.advance(1000);
+    assert.equal(await settled(threadsRequest), false, "one snapshot with threads is not a pair");
+    await clock.advance(1000);
+    const threads = await threadsRequest;
     assert.deepEqual(
       [...threads.latest.values()].map((entry) => `${entry.tgid}/${entry.stat.pid}`),
       [

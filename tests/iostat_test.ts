@@ -349,10 +349,13 @@ for (const tree of ["x86_64-vm", "disks-mixed"]) {
   Deno.test(`golden: GetCmdIostat of ${tree} equals expected/GetCmdIostat.txt`, async () => {
     const root = new URL(`${tree}/`, FIXTURES).pathname.replace(/\/$/, "");
     const fs = new ProcFs({ root, maxFileBytes: 1 << 24 });
-    const diskstats = diskstatsSource(fs, { intervalMs: 20 });
+    const clock = new VirtualClock();
+    const diskstats = diskstatsSource(fs, { intervalMs: 1000, clock });
     const collector = iostatCollector({ diskstats });
     try {
-      const text = await collector.collect({ fs, methods: [] });
+      const pending = collector.collect({ fs, methods: [] });
+      await clock.advance(1000);
+      const text = await pending;
       const expected = Deno.readTextFileSync(`${root}/expected/GetCmdIostat.txt`);
       assert.equal(maskDate(text), maskDate(expected));
       assert.ok(lepvIostat(text).length > 0, "LEPV finds devices");

@@ -264,7 +264,7 @@ export function parseFlags(args: readonly string[]): Command {
         maxResponseBytesTotal: integerFlag(
           "max-response-bytes-total",
           values["max-response-bytes-total"],
-          { min: 65536, max: 1 << 32, fallback: 64 * 1024 * 1024 },
+          { min: 65536, max: 2 ** 32, fallback: 64 * 1024 * 1024 },
         ),
         idleTimeoutMs: seconds("idle-timeout", 600),
         stallTimeoutMs: seconds("stall-timeout", 30),

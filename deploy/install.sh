@@ -148,6 +148,9 @@ put() {
 install_lepd() {
   [ -f "$SOURCE/VERSION" ] && [ -f "$SOURCE/lepd.js" ] ||
     die "run me from an unpacked lepd artifact (no VERSION or lepd.js beside me in $SOURCE)"
+  if [ "$SOURCE" = "$(cd "$DESTDIR$PREFIX" 2>/dev/null && pwd)" ]; then
+    die "this is the installed copy of install.sh (for --uninstall): to reinstall or upgrade, run the install.sh of an unpacked archive"
+  fi
   read -r name version target runtime <"$SOURCE/VERSION" || true
   [ "$name" = lepd ] || die "$SOURCE/VERSION does not describe a lepd artifact"
   # The files are the ones the artifact was built with.

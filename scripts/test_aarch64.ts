@@ -33,7 +33,7 @@ import {
   type Emulator,
   emulator,
 } from "./aarch64_deno.ts";
-import { BUNDLE_FILES } from "./bundle.ts";
+import { BUNDLE_FILES, REPO_ROOT } from "./bundle.ts";
 import { type Artifact, dist, unpack } from "./dist.ts";
 import { type BundledDaemon, RUN_FLAGS, runToEnd, startBundledDaemon } from "./subprocess.ts";
 
@@ -203,6 +203,35 @@ async function nativeErrors(
   return outcomes;
 }
 
+/**
+ * Which files differ between two builds, from the SHA256SUMS inside each archive: a changed
+ * source file (edited between the builds) shows as its own name, a non-reproducible step as
+ * the bundle's files or none (then the archiving itself differs).
+ */
+async function differingMembers(first: Artifact[], second: Artifact[]): Promise<string> {
+  const sums = async (artifact: Artifact) => {
+    const top = artifact.path.split("/").at(-1)!.replace(/\.tar\.gz$/, "");
+    const listed = await runToEnd("tar", {
+      args: ["-xzOf", artifact.path, `${top}/SHA256SUMS`],
+      timeoutMs: 120_000,
+    });
+    return new Set(listed.stdout.split("\n").filter((line) => line !== ""));
+  };
+  const differences: string[] = [];
+  for (const [index, artifact] of first.entries()) {
+    const other = second[index];
+    if (other === undefined || other.sha256 === artifact.sha256) continue;
+    const [a, b] = [await sums(artifact), await sums(other)];
+    const files = [...a].filter((line) => !b.has(line)).map((line) => line.split("  ")[1]);
+    differences.push(
+      `${artifact.target}: ${
+        files.length === 0 ? "same files, archive differs" : files.join(", ")
+      }`,
+    );
+  }
+  return `differing files: ${differences.join("; ")}`;
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
@@ -262,16 +291,46 @@ async function run(): Promise<void> {
     );
   }
   const [first, second] = builds as [Artifact[], Artifact[]];
+  const reproducible = first.length === second.length &&
+    first.every((artifact, index) => artifact.sha256 === second[index]?.sha256);
   record(
     "the artifacts are reproducible (same bytes twice)",
-    first.length === second.length &&
-      first.every((artifact, index) => artifact.sha256 === second[index]?.sha256),
+    reproducible,
     first.map((artifact, index) =>
       `${artifact.target} ${artifact.sha256.slice(0, 16)}… / ${second[index]?.sha256.slice(0, 16)}…`
-    ).join(", "),
+    ).join(", ") + (reproducible ? "" : `; ${await differingMembers(first, second)}`),
   );
   const artifact = first.find((candidate) => candidate.target === "aarch64");
   if (artifact === undefined) throw new Error("dist built no aarch64 artifact");
+
+  // The x86_64 archive installed for real (as root, no --destdir) into a throwaway overlay of
+  // this machine's root file system: user, files, unit, a run as the user lepd, uninstall.
+  const native = first.find((candidate) => candidate.target === "x86_64");
+  if (Deno.uid() !== 0) {
+    console.log("     skipped: a real install in an overlay root: not root");
+  } else if (native !== undefined) {
+    const overlay = await runToEnd("unshare", {
+      args: [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        `${REPO_ROOT}/scripts/overlay_install.sh`,
+        native.path,
+        String(freePort()),
+      ],
+      timeoutMs: 300_000,
+    }).catch((error) => ({ code: 77, stdout: `skip: ${(error as Error).message}`, stderr: "" }));
+    if (overlay.code === 77) {
+      console.log(`     skipped: a real install in an overlay root: ${overlay.stdout.trim()}`);
+    } else {
+      record(
+        "install.sh as root in an overlay root: user, files, unit, lepd as user lepd, uninstall",
+        overlay.code === 0,
+        overlay.code === 0 ? "" : `status ${overlay.code}:\n${overlay.stdout}${overlay.stderr}`,
+      );
+    }
+  }
 
   // 3. A board: the artifact alone, installed into an empty root; an empty Deno cache, nothing
   // to download from.

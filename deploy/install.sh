@@ -269,6 +269,10 @@ EOF
     systemctl enable lepd.service >/dev/null 2>&1 || die "systemctl enable lepd.service failed"
     if [ "$START" = yes ]; then
       systemctl restart lepd.service || die "lepd did not start: journalctl -u lepd -b says why"
+      # Type=exec reports the start once Deno runs; a daemon that cannot listen exits just after.
+      sleep 3
+      systemctl is-active --quiet lepd.service ||
+        die "lepd stopped after starting: journalctl -u lepd -b says why"
       say "lepd is running; its start-up warnings: journalctl -u lepd -b;" \
         "what this machine lets it serve: $PREFIX/lepd --check"
     else

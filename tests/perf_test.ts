@@ -565,8 +565,11 @@ function processTable(): ProcessEntry[] {
   return entries;
 }
 
-/** Waits until `condition` holds, polling; fails with `message` after `timeoutMs`. */
-async function eventually(condition: () => boolean, message: () => string, timeoutMs = 5000) {
+/**
+ * Waits until `condition` holds, polling; fails with `message` after `timeoutMs`, which only a
+ * hang reaches (a loaded machine may take seconds to reap a killed group).
+ */
+async function eventually(condition: () => boolean, message: () => string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) assert.fail(message());

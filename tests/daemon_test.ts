@@ -478,7 +478,8 @@ Deno.test("connection limits and the address filter refuse clients clearly", asy
     await withDaemon(["--allow-from", "10.0.0.0/8,192.168.0.0/16"], async ({ port }) => {
       const client = await Client.connect(port);
       await client.send('{"method":"SayHello"}').catch(() => {});
-      await assert.rejects(client.readResponse(5000), /Connection ended before a response/);
+      // Closed by the daemon (not by a timeout here), and nothing came back.
+      assert.ok(await client.closedByPeer(30_000), "the daemon closed the connection");
       client.close();
     });
     await withDaemon(["--allow-from", "127.0.0.0/8"], async ({ port }) => {
@@ -496,7 +497,7 @@ Deno.test("signals stop the daemon gracefully with status 0", async () => {
     assert.equal(legacyText(await idle.request({ method: "SayHello" })), "Hello!");
     const code = await daemon.stop(signal);
     assert.equal(code, 0);
-    assert.ok(await idle.closedByPeer(2000));
+    assert.ok(await idle.closedByPeer());
     assert.match(daemon.stderr(), new RegExp(`INFO main: ${signal} received`));
     assert.match(daemon.stderr(), /INFO main: Stopped after answering 1 method calls/);
     idle.close();

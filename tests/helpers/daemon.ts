@@ -111,9 +111,10 @@ export class Client {
    * Reads one legacy response (it ends with LF `}` LF, which cannot occur earlier because
    * strings carry no raw LF) or one JSON-RPC 2.0 response line.
    *
-   * @throws {Error} when the connection ends first or nothing arrives within `timeoutMs`
+   * @throws {Error} when the connection ends first or nothing arrives within `timeoutMs` (a
+   *   guard against a hang: a perf request on a loaded machine may take several seconds)
    */
-  async readResponse(timeoutMs = 10_000): Promise<string> {
+  async readResponse(timeoutMs = 60_000): Promise<string> {
     const timer = setTimeout(() => this.conn.close(), timeoutMs);
     try {
       while (true) {
@@ -154,7 +155,7 @@ export class Client {
   }
 
   /** Resolves true when the daemon closes the connection within `timeoutMs` (bytes discarded). */
-  async closedByPeer(timeoutMs = 10_000): Promise<boolean> {
+  async closedByPeer(timeoutMs = 30_000): Promise<boolean> {
     const timer = setTimeout(() => this.conn.close(), timeoutMs);
     try {
       const chunk = new Uint8Array(65536);

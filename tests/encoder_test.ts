@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+// Pinned here, not in deno.json, so that the daemon's module graph holds no package.
+// deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@4.11.0";
 import { encodeBatch, encodeReply, type Reply, sanitizeText } from "../rpc/encoder.ts";
 import { CLIENT_CHUNK_BYTES, ErrorCode, ErrorMessage, MARKER } from "../rpc/protocol.ts";

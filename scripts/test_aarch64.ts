@@ -203,6 +203,26 @@ async function nativeErrors(
   return outcomes;
 }
 
+/** A digest of every source an artifact is made from (the bundle's, the copied files). */
+async function sourceFingerprint(): Promise<string> {
+  const paths = ["README.md", "LICENSE", "deno.json", "main.ts", "log.ts", "docs/install.md"];
+  const walk = async (directory: string) => {
+    for await (const entry of Deno.readDir(`${REPO_ROOT}/${directory}`)) {
+      const path = `${directory}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.isFile) paths.push(path);
+    }
+  };
+  for (const directory of ["deploy", "checks", "rpc", "collectors"]) await walk(directory);
+  const parts: string[] = [];
+  for (const path of paths.sort()) {
+    const bytes = await Deno.readFile(`${REPO_ROOT}/${path}`).catch(() => new Uint8Array());
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    parts.push(`${path} ${btoa(String.fromCharCode(...new Uint8Array(digest)))}`);
+  }
+  return parts.join("\n");
+}
+
 /**
  * Which files differ between two builds, from the SHA256SUMS inside each archive: a changed
  * source file (edited between the builds) shows as its own name, a non-reproducible step as
@@ -274,22 +294,30 @@ async function run(): Promise<void> {
   );
   if (!checks.at(-1)!.ok) return;
 
-  // 2. The artifacts, twice: the same sources must give the same bytes.
+  // 2. The artifacts, twice: the same sources must give the same bytes. A source edited while
+  // they are built (a working tree shared with others) makes a pair that proves nothing: that
+  // pair is built again, up to three times.
   const work = await Deno.makeTempDir({ prefix: "lepd-aarch64-" });
   temporaryDirectories.push(work);
-  const builds: Artifact[][] = [];
-  for (const run of ["first", "second"]) {
-    const started = performance.now();
-    builds.push(await dist({ outDir: `${work}/dist-${run}` }));
-    const seconds = ((performance.now() - started) / 1000).toFixed(0);
-    record(
-      `deno task dist (${run} build)`,
-      true,
-      builds.at(-1)!.map((artifact) =>
-        `${artifact.path.split("/").at(-1)} ${(artifact.bytes / 1024 / 1024).toFixed(1)} MiB`
-      ).join(", ") + `, ${seconds} s`,
-    );
+  let builds: Artifact[][] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    builds = [];
+    const before = await sourceFingerprint();
+    for (const run of ["first", "second"]) {
+      const started = performance.now();
+      await Deno.remove(`${work}/dist-${run}`, { recursive: true }).catch(() => {});
+      builds.push(await dist({ outDir: `${work}/dist-${run}` }));
+      const seconds = ((performance.now() - started) / 1000).toFixed(0);
+      console.log(
+        `     deno task dist (${run} build): ` + builds.at(-1)!.map((artifact) =>
+          `${artifact.path.split("/").at(-1)} ${(artifact.bytes / 1024 / 1024).toFixed(1)} MiB`
+        ).join(", ") + `, ${seconds} s`,
+      );
+    }
+    if (await sourceFingerprint() === before) break;
+    console.log("     the sources changed while the artifacts were built: building both again");
   }
+  record("deno task dist builds both artifacts", builds.length === 2);
   const [first, second] = builds as [Artifact[], Artifact[]];
   const reproducible = first.length === second.length &&
     first.every((artifact, index) => artifact.sha256 === second[index]?.sha256);

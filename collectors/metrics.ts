@@ -6,8 +6,9 @@
  *
  * Each source is a collector in node_exporter's sense: one that fails (a file missing, a parse
  * error) reports `lepd_scrape_collector_success{collector} 0` and the others still answer. A
- * scrape never waits on a slow source: everything but `statfs` is a synchronous read of a small
- * file, and `statfs` has df's 2-second timeout. Scrapes that arrive while one runs share it.
+ * scrape never waits long on a slow source: everything but `statfs` is a synchronous read of a
+ * small file, `statfs` has df's 2-second timeout per mount, and a collector still running after
+ * {@link COLLECTOR_TIMEOUT_MS} fails for that scrape. Scrapes that arrive while one runs share it.
  *
  * @module
  */
@@ -38,6 +39,12 @@ import { parseVmstatFields } from "./vmstat.ts";
 /** Most processes `--metrics-top-processes` may ask for. */
 export const MAX_TOP_PROCESSES = 100;
 
+/**
+ * A collector that has not finished by then fails for this scrape. Only `filesystem` waits on
+ * anything (df's `statfs`, itself bounded at 2 s per mount); this is the backstop.
+ */
+export const COLLECTOR_TIMEOUT_MS = 3000;
+
 /** Two scrapes closer than this share one process interval instead of measuring a new one. */
 const MIN_PROCESS_INTERVAL_MS = 500;
 
@@ -60,6 +67,8 @@ export interface ScraperOptions {
   statSizes?: (path: string) => Promise<FsSizes | undefined>;
   /** Monotonic milliseconds (default `performance.now`). */
   now?: () => number;
+  /** Time a collector may take (default {@link COLLECTOR_TIMEOUT_MS}). */
+  collectorTimeoutMs?: number;
 }
 
 /** One process in a snapshot: what the CPU share needs. */
@@ -157,10 +166,19 @@ export class Scraper {
     for (const source of this.#sources) {
       const started = this.#now();
       let ok = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        families.push(...await source.run(read));
+        const deadline = new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${source.name} timed out`)),
+            this.#options.collectorTimeoutMs ?? COLLECTOR_TIMEOUT_MS,
+          );
+        });
+        families.push(...await Promise.race([source.run(read), deadline]));
       } catch {
         ok = false;
+      } finally {
+        clearTimeout(timer);
       }
       const labels = [["collector", source.name]] as const;
       // Microseconds are all a duration means here; more digits are only bytes.

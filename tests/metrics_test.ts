@@ -242,6 +242,35 @@ Deno.test("a source that fails sets its success to 0 and the others still answer
   assert.ok(!families.some((family) => family.name.startsWith("node_memory_")));
 });
 
+Deno.test("a hung statfs fails the filesystem collector at its deadline; scrapes share", async () => {
+  const root = fileURLToPath(new URL("cgroup-v2", FIXTURES));
+  const scraper = new Scraper({
+    fs: new ProcFs({ root, maxFileBytes: 1 << 20 }),
+    topProcesses: 0,
+    version: "test",
+    statSizes: () => new Promise(() => {}), // never answers
+    collectorTimeoutMs: 200,
+  });
+  const started = performance.now();
+  const [first, second] = [scraper.scrape(), scraper.scrape()];
+  assert.equal(first, second, "a scrape asked for while one runs shares it");
+  const families = await first;
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed >= 150 && elapsed < 5000, `took ${elapsed} ms`);
+  const success = familyNamed(families, "lepd_scrape_collector_success").samples;
+  assert.deepEqual(
+    success.map((sample) => [sample.labels[0]![1], sample.value]),
+    [["cpu", 0], ["diskstats", 0], ["filesystem", 0], ["loadavg", 0], ["meminfo", 0], [
+      "stat",
+      0,
+    ], ["vmstat", 0]],
+  );
+  assert.ok(!families.some((family) => family.name.startsWith("node_filesystem_")));
+  const third = scraper.scrape();
+  assert.notEqual(third, first, "the next scrape is a new one");
+  await third;
+});
+
 Deno.test("lepd_process_cpu_percent: the busiest N over the interval between scrapes", async () => {
   const root = await Deno.makeTempDir({ prefix: "lepd-metrics-" });
   try {

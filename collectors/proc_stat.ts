@@ -6,6 +6,7 @@
  * @module
  */
 
+import { counterDelta } from "./counter.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { SampledSource, type SamplingOptions } from "./sampler.ts";
 
@@ -80,7 +81,8 @@ export const IDLE_SHARES: Readonly<CpuTimes> = Object.freeze({
  * reads as 100 % idle.
  */
 export function cpuShares(previous: CpuTimes, latest: CpuTimes): CpuTimes {
-  const delta = (field: keyof CpuTimes) => Math.max(0, latest[field] - previous[field]);
+  const delta = (field: keyof CpuTimes) =>
+    counterDelta(previous[field], latest[field], "monotonic");
   const deltas = Object.fromEntries(
     CPU_FIELDS.map((field) => [field, delta(field)]),
   ) as unknown as CpuTimes;

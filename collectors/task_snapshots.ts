@@ -90,11 +90,12 @@ interface CachedArgs {
 /**
  * What changes when a process calls `execve`: its command name (unless the new program has the
  * same one), and the addresses of its code and arguments (a new address space, randomised).
- * The addresses read 0 where lepd may not ptrace-read the process (another user's, without
- * CAP_SYS_PTRACE): then there is no signature and the command line is read every sample.
+ * The argument addresses read 0 where lepd may not ptrace-read the process (another user's,
+ * without CAP_SYS_PTRACE): then there is no signature and the command line is read every sample.
  */
 function execSignature(stat: TaskStat): string | undefined {
-  if (!stat.argStart && !stat.argEnd && !stat.startCode) return undefined;
+  // Without ptrace access the kernel writes 0 for the argument addresses (and 1 for startcode).
+  if (!stat.argStart || !stat.argEnd) return undefined;
   return `${stat.comm}\0${stat.startCode}\0${stat.argStart}\0${stat.argEnd}`;
 }
 

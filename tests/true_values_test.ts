@@ -103,7 +103,8 @@ interface FakeTask {
   numThreads?: number;
   rssPages?: number;
   flags?: number;
-  argStart?: number;
+  /** As the kernel writes the fields for a reader without ptrace access to the process. */
+  hidden?: boolean;
 }
 
 /** A /proc/<pid>/stat line with the fields lepd reads (52 fields, as Linux 3.5+ writes it). */
@@ -119,9 +120,9 @@ function statLine(task: FakeTask): string {
   fields[22] = 5000;
   fields[23] = 100_000_000;
   fields[24] = task.rssPages ?? 100;
-  fields[26] = 0x400000;
-  fields[48] = task.argStart ?? 0x7ffc0000;
-  fields[49] = (task.argStart ?? 0x7ffc0000) + 20;
+  fields[26] = task.hidden ? 1 : 0x400000;
+  fields[48] = task.hidden ? 0 : 0x7ffc0000;
+  fields[49] = task.hidden ? 0 : 0x7ffc0000 + 20;
   return `${task.pid} (${task.comm}) ${fields.slice(3).join(" ")}\n`;
 }
 
@@ -269,6 +270,27 @@ Deno.test("Top and TopH: RSS and RES are VmRSS of status, SHR is RssFile + RssSh
     const topRow = top.split("\n")[7]!.trim().split(/\s+/);
     assert.deepEqual([topRow[5], topRow[6]], ["4920", "4800"], top);
     assert.ok(Number(topRow[5]) >= Number(topRow[6]), "RES ≥ SHR");
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("Top: another user's process that execs is seen without ptrace access too", () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd-true-values-" });
+  try {
+    // Without CAP_SYS_PTRACE the kernel hides the code and argument addresses: nothing in stat
+    // tells an exec of a program with the same name, so the command line is read every sample.
+    const files = (script: string) =>
+      processFiles(800, {
+        stat: statLine({ pid: 800, comm: "python3", utime: 0, hidden: true }),
+        tasks: { 800: statLine({ pid: 800, comm: "python3", utime: 0, hidden: true }) },
+        cmdline: `python3\0${script}\0`,
+      });
+    writeTree(root, files("first.py"));
+    const reader = new TaskReader(fixtureFs(root));
+    assert.deepEqual([...reader.read(false).processes.values()][0]!.args, ["python3", "first.py"]);
+    writeTree(root, files("second.py"));
+    assert.deepEqual([...reader.read(false).processes.values()][0]!.args, ["python3", "second.py"]);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }

@@ -203,6 +203,68 @@ Deno.test("TopH: a thread whose sibling threads exited between samples shows its
   }
 });
 
+const BUSY_HELPERS = `
+import sys, threading, time
+def spin():
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:
+        pass
+helpers = [threading.Thread(target=spin) for _ in range(2)]
+for helper in helpers: helper.start()
+print("started", flush=True)
+for helper in helpers: helper.join()
+print("joined", flush=True)
+sys.stdin.readline()
+`;
+
+Deno.test("TopH: a live process whose busy helper threads exit shows its main thread's own time", async () => {
+  try {
+    new Deno.Command("python3", { args: ["-c", "1"], stdout: "null" }).outputSync();
+  } catch {
+    console.log("skipped: python3 is not installed to start and join helper threads");
+    return;
+  }
+  const child = new Deno.Command("python3", {
+    args: ["-c", BUSY_HELPERS],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    await lines.read(); // "started": the helpers spin
+    const reader = new TaskReader(new ProcFs({ maxFileBytes: 1 << 24 }));
+    const first = reader.read(true);
+    let output = "";
+    while (!output.includes("joined")) output += (await lines.read()).value ?? "";
+    const second = reader.read(true);
+    const ownTicks = (path: string) => {
+      const stat = parseTaskStat(Deno.readTextFileSync(path))!;
+      return stat.utime + stat.stime;
+    };
+    const threadTicks = ownTicks(`/proc/${child.pid}/task/${child.pid}/stat`);
+    const processTicks = ownTicks(`/proc/${child.pid}/stat`);
+    const rows = topRows(
+      { previous: first.threads!, latest: second.threads!, seconds: 1, takenAt: 0 },
+      { users: new UserNames(new ProcFs({ maxFileBytes: 1 << 24 })) },
+    );
+    const main = rows.filter((row) => row.stat.pid === child.pid);
+    assert.equal(main.length, 1, "the helpers are gone");
+    console.log(
+      `main thread ${threadTicks} ticks, process ${processTicks} ticks, shown ` +
+        `${main[0]!.stat.utime + main[0]!.stat.stime} ticks, ${main[0]!.cpuPercent} %`,
+    );
+    assert.ok(processTicks > threadTicks, "the helpers' time stays in the process's stat");
+    // The main thread waited (joined): its own time, not the exited helpers'.
+    assert.equal(main[0]!.stat.utime + main[0]!.stat.stime, threadTicks);
+  } finally {
+    await child.stdin.close().catch(() => {});
+    await lines.cancel().catch(() => {});
+    child.kill();
+    await child.status;
+  }
+});
+
 Deno.test("TopH: a thread never shows more than 100 % of one CPU", () => {
   const entry = (utime: number) => {
     const stat = parseTaskStat(statLine({ pid: 700, comm: "spin", utime }))!;

@@ -515,7 +515,13 @@ Deno.test("a network worker that dies after listening is reported through onDeat
       onDeath: died.resolve,
       workerUrl: new URL(`file://${module}`),
     });
-    assert.match(await died.promise, /worker bug/);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reason = await Promise.race([
+      died.promise,
+      new Promise<string>((resolve) => timer = setTimeout(() => resolve("never reported"), 10_000)),
+    ]);
+    clearTimeout(timer);
+    assert.match(reason, /worker bug/);
   } finally {
     console.error = original;
     Deno.removeSync(directory, { recursive: true });

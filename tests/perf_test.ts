@@ -1103,35 +1103,6 @@ function cmdline(pid: number): string {
   }
 }
 
-liveTest("live: every perf method returns a text with samples", async () => {
-  const perf = createPerfCollectors(liveOptions());
-  try {
-    assert.equal(await perf.probe(), undefined);
-    for (
-      const [collector, event] of [[perf.cpuclock, "cpu-clock"], [perf.faults, "faults"]] as const
-    ) {
-      const report = await collector.collect(context);
-      assert.match(report, new RegExp(`^# Samples: \\S+ +of event '${event}'$`, "m"));
-      const rows = lepvPerfRows(report);
-      assert.ok(rows.length > 0, `${event}: LEPV reads rows`);
-      assert.doesNotMatch(report, /# lepd: output cut/);
-    }
-    const flame = await perf.record("flame");
-    const headers = sampleHeaders(flame.text);
-    assert.ok(headers.length > 0);
-    assert.equal(headers.length, flame.recordedSamples, "every recorded sample is in the text");
-    assert.equal(lepvFlame(flame.text).samples.length, headers.length);
-    assert.equal(foldedTotal(flame.folded!), headers.length);
-    assert.equal(flame.folded, formatFolded(foldPerfScript(flame.text)));
-    const folded = await perf.flameFolded.collect(context);
-    assert.match(folded, /^\S+ \d+$/m);
-    assert.doesNotMatch(folded, /\+0x[\da-f]+[; ]/);
-    assert.deepEqual(ourPerfProcesses(), []);
-  } finally {
-    await perf.close();
-  }
-});
-
 liveTest(
   "live: GetCmdPerfFlame is complete and larger than 16 KiB while a busy child spins",
   async () => {
@@ -1165,43 +1136,62 @@ liveTest(
   },
 );
 
-liveTest("live: three concurrent requests are all answered, one recording at a time", async () => {
-  const perf = createPerfCollectors(liveOptions());
-  let maxAlive = 0;
-  const recordPids = new Set<number>();
-  let watching = true;
-  const watcher = (async () => {
-    while (watching) {
-      const alive = ourPerfProcesses();
-      maxAlive = Math.max(maxAlive, alive.length);
-      for (const entry of alive) {
-        if (cmdline(entry.pid).includes(" record ")) recordPids.add(entry.pid);
+// One test for both, so the real recordings (a second each) are made once.
+liveTest(
+  "live: every perf method returns a text with samples; concurrent requests are all answered, one recording at a time",
+  async () => {
+    const perf = createPerfCollectors(liveOptions());
+    assert.equal(await perf.probe(), undefined);
+    let maxAlive = 0;
+    const recordPids = new Set<number>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const alive = ourPerfProcesses();
+        maxAlive = Math.max(maxAlive, alive.length);
+        for (const entry of alive) {
+          if (cmdline(entry.pid).includes(" record ")) recordPids.add(entry.pid);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    })();
+    try {
+      const started = performance.now();
+      // The flame text and the folded stacks share one queued flame recording.
+      const [cpuclock, faults, flame, folded] = await Promise.all([
+        perf.cpuclock.collect(context),
+        perf.faults.collect(context),
+        perf.record("flame"),
+        perf.flameFolded.collect(context),
+      ]);
+      const elapsed = performance.now() - started;
+      for (const [report, event] of [[cpuclock, "cpu-clock"], [faults, "faults"]] as const) {
+        assert.match(report, new RegExp(`^# Samples: \\S+ +of event '${event}'$`, "m"));
+        assert.ok(lepvPerfRows(report).length > 0, `${event}: LEPV reads rows`);
+        assert.doesNotMatch(report, /# lepd: output cut/);
+      }
+      const headers = sampleHeaders(flame.text);
+      assert.ok(headers.length > 0);
+      assert.equal(headers.length, flame.recordedSamples, "every recorded sample is in the text");
+      assert.equal(lepvFlame(flame.text).samples.length, headers.length);
+      assert.equal(foldedTotal(flame.folded!), headers.length);
+      assert.equal(flame.folded, formatFolded(foldPerfScript(flame.text)));
+      assert.equal(folded, flame.folded, "GetCmdPerfFlameFolded joined the flame recording");
+      assert.match(folded, /^\S+ \d+$/m);
+      assert.doesNotMatch(folded, /\+0x[\da-f]+[; ]/);
+      assert.ok(elapsed >= 3000, `three one-second recordings took ${elapsed} ms`);
+      watching = false;
+      await watcher;
+      assert.equal(recordPids.size, 3, "three recordings");
+      assert.equal(maxAlive, 1, "never two perf processes at once");
+      assert.deepEqual(ourPerfProcesses(), []);
+    } finally {
+      watching = false;
+      await watcher;
+      await perf.close();
     }
-  })();
-  try {
-    const started = performance.now();
-    const [cpuclock, faults, flame] = await Promise.all([
-      perf.cpuclock.collect(context),
-      perf.faults.collect(context),
-      perf.flame.collect(context),
-    ]);
-    const elapsed = performance.now() - started;
-    assert.ok(lepvPerfRows(cpuclock).length > 0);
-    assert.match(faults, /of event 'faults'/);
-    assert.ok(sampleHeaders(flame).length > 0);
-    assert.ok(elapsed >= 3000, `three one-second recordings took ${elapsed} ms`);
-    watching = false;
-    await watcher;
-    assert.equal(recordPids.size, 3, "three recordings");
-    assert.equal(maxAlive, 1, "never two perf processes at once");
-  } finally {
-    watching = false;
-    await watcher;
-    await perf.close();
-  }
-});
+  },
+);
 
 function serverConfig(port: number): ServerConfig {
   return {

@@ -38,6 +38,16 @@ Deno.test("dist: the Deno version check names the version lepd needs, in one lin
   }
 });
 
+Deno.test("dist: the bundle's entry point type-checks (nothing imports it, so deno task check does not see it)", async () => {
+  const checked = await runToEnd(Deno.execPath(), {
+    args: ["check", "--quiet", `${REPO_ROOT}/checks/entry.ts`],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    timeoutMs: 120_000,
+  });
+  assert.equal(checked.code, 0, checked.stderr + checked.stdout);
+});
+
 Deno.test("dist: --check and --require are taken out of the command line", () => {
   assert.deepEqual(splitCheckFlags(["--port", "1"]), {
     check: false,

@@ -2,8 +2,10 @@
 # Installs a release archive for real — as root, without --destdir: the user, /opt/lepd, the unit,
 # /etc/default/lepd — into a throwaway copy of this machine's root file system, starts lepd the way
 # install.sh says to where systemd is not the init system (setpriv: the user lepd with the unit's
-# four capabilities), asks it SayHello, and uninstalls. Nothing of the machine changes: every write
-# goes to an overlay on a tmpfs in a private mount namespace, gone when this script ends.
+# four capabilities), asks it SayHello, and uninstalls; then once more as if systemd were the init
+# system, with a stand-in systemctl that records what install.sh asks of it. Nothing of the
+# machine changes: every write goes to an overlay on a tmpfs in a private mount namespace, gone
+# when this script ends.
 #
 # Usage (as root; scripts/test_aarch64.ts runs it):
 #   unshare --mount --propagation private sh scripts/overlay_install.sh ARCHIVE.tar.gz PORT
@@ -91,4 +93,28 @@ for path in /opt/lepd /etc/systemd/system/lepd.service /etc/default/lepd /usr/lo
   /var/cache/lepd /etc/systemd/system/multi-user.target.wants/lepd.service; do
   ! in_root test -e "$path" || fail "$path is still there"
 done
+
+step "install.sh where systemd is the init system (a stand-in systemctl that records its calls)"
+mkdir -p "$root/run/systemd/system" "$root/usr/local/sbin"
+printf '#!/bin/sh\necho "$*" >>/tmp/systemctl.calls\n' >"$root/usr/local/sbin/systemctl"
+chmod 755 "$root/usr/local/sbin/systemctl"
+path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+out=$(in_root env PATH=$path "/tmp/$top/install.sh") || fail "install.sh exited with status $?"
+echo "$out"
+expected="daemon-reload
+enable lepd.service
+restart lepd.service
+is-active --quiet lepd.service"
+calls=$(cat "$root/tmp/systemctl.calls")
+[ "$calls" = "$expected" ] || fail "systemctl was asked: $calls"
+case $out in *"lepd is running"*) ;; *) fail "install.sh did not say lepd is running" ;; esac
+rm "$root/tmp/systemctl.calls"
+out=$(in_root env PATH=$path /opt/lepd/install.sh --uninstall) || fail "--uninstall: status $?"
+echo "$out"
+expected="disable --now lepd.service
+daemon-reload"
+calls=$(cat "$root/tmp/systemctl.calls")
+[ "$calls" = "$expected" ] || fail "systemctl was asked: $calls"
+! in_root id lepd 2>/dev/null || fail "the user lepd is still there"
+! in_root test -e /opt/lepd || fail "/opt/lepd is still there"
 echo PASS

@@ -353,7 +353,7 @@ async function run(): Promise<void> {
       console.log(`     skipped: a real install in an overlay root: ${overlay.stdout.trim()}`);
     } else {
       record(
-        "install.sh as root in an overlay root: user, files, unit, lepd as user lepd, uninstall",
+        "install.sh as root in an overlay root: user, files, unit, lepd as user lepd, uninstall; systemctl calls under systemd",
         overlay.code === 0,
         overlay.code === 0 ? "" : `status ${overlay.code}:\n${overlay.stdout}${overlay.stderr}`,
       );

@@ -77,7 +77,7 @@ async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** Fills `directory` with the files of the artifact for `target`; returns their names. */
+/** Fills `directory` with the files of the artifact for `target`, SHA256SUMS last. */
 async function stage(directory: string, target: Target, bundleDir: string): Promise<void> {
   await Deno.mkdir(directory, { recursive: true });
   const modes = new Map<string, number>();

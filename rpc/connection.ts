@@ -296,10 +296,11 @@ export class Connection {
         reply = { ...reply, outcome: failure(ErrorCode.METHOD_FAILED, refusal) };
         bytes = encodeReply(reply);
       }
+      const size = bytes.length;
       const sent = await this.#send(reply, replies === 0 ? "[" : ",", bytes);
       if (sent === "refused") refusal ??= totalRefusal(budget);
       replies++;
-      sentBytes += bytes.length;
+      sentBytes += size;
     }
     if (replies > 0) await this.#write(CLOSE_BATCH);
   }
@@ -336,6 +337,10 @@ export class Connection {
       }
     } finally {
       budget.release(held);
+      // Free the bytes now rather than at the next garbage collection: V8 collects buffers
+      // outside its heap only after tens of megabytes of them, which many clients reach.
+      discard(bytes);
+      if (encoded !== undefined && encoded !== bytes) discard(encoded);
     }
     return outcome;
   }
@@ -453,6 +458,14 @@ export function parseErrorDialect(latest: Dialect | undefined, text: string | un
 /** A JSON-RPC 2.0 request without an id: the client wants no reply. */
 function isNotification(request: { dialect: Dialect; id?: unknown }): boolean {
   return request.dialect === "2.0" && request.id === undefined;
+}
+
+/** Releases a large buffer's memory at once (it must not be used afterwards). */
+function discard(bytes: Uint8Array): void {
+  const buffer = bytes.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+  if (buffer.byteLength >= 65536 && typeof buffer.transfer === "function" && !buffer.detached) {
+    buffer.transfer(0);
+  }
 }
 
 function perConnectionRefusal(limit: number): string {

@@ -237,6 +237,49 @@ Deno.test("a client that stops reading stops being served; lepd holds at most on
   );
 });
 
+Deno.test("40 clients that never read a 64-call vmallocinfo batch raise the daemon's RSS by < 100 MB", async () => {
+  try {
+    Deno.readTextFileSync("/proc/vmallocinfo");
+  } catch {
+    console.log(
+      "skipped: /proc/vmallocinfo needs root or CAP_DAC_READ_SEARCH (the replies would be errors)",
+    );
+    return;
+  }
+  const daemon = await startDaemon();
+  const rssMiB = () =>
+    Number(
+      /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${daemon.process.pid}/status`))?.[1],
+    ) /
+    1024;
+  const conns: Deno.TcpConn[] = [];
+  try {
+    const warm = await Client.connect(daemon.port);
+    await warm.request({ method: "GetProcVmallocinfo" });
+    warm.close();
+    const before = rssMiB();
+    const batch = encoder.encode(batchOf("GetProcVmallocinfo", 64));
+    for (let i = 0; i < 40; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: daemon.port });
+      await conn.write(batch);
+      conns.push(conn);
+    }
+    let peak = before;
+    for (let i = 0; i < 40; i++) {
+      await sleep(100);
+      peak = Math.max(peak, rssMiB());
+    }
+    console.log(`RSS ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB`);
+    assert.ok(peak - before < 100, `RSS rose by ${(peak - before).toFixed(0)} MiB`);
+    const polite = await Client.connect(daemon.port);
+    assert.equal(legacyText(await polite.request({ method: "SayHello" })), "Hello!");
+    polite.close();
+  } finally {
+    for (const conn of conns) conn.close();
+    await daemon.stop();
+  }
+});
+
 // 2. Slot lockout.
 
 Deno.test("every slot taken by idle sockets: a newcomer is served, the biggest holder's longest-idle socket is closed", async () => {
@@ -582,6 +625,28 @@ Deno.test("log records escape control characters; repeated warnings are counted,
     }, new Logger("warn", "rpc"));
   } finally {
     console.error = original;
+  }
+});
+
+Deno.test("a flood of connect-and-reset writes one log line, not one per connection", async () => {
+  const daemon = await startDaemon();
+  try {
+    for (let i = 0; i < 300; i++) {
+      const socket = await new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect({ host: "127.0.0.1", port: daemon.port });
+        socket.once("connect", () => resolve(socket));
+        socket.once("error", reject);
+      });
+      socket.on("error", () => {});
+      socket.resetAndDestroy();
+    }
+    const client = await Client.connect(daemon.port);
+    assert.equal(legacyText(await client.request({ method: "SayHello" })), "Hello!");
+    client.close();
+    const failures = daemon.stderr().split("\n").filter((line) => line.includes("Accept failed"));
+    assert.ok(failures.length <= 1, `${failures.length} "Accept failed" lines`);
+  } finally {
+    await daemon.stop();
   }
 });
 

@@ -344,6 +344,29 @@ Deno.test("a batch item starts only while its client is still connected", async 
   });
 });
 
+Deno.test("a batch of 64 GetCmdPerfFlame whose client left after 0.2 s runs at most two recordings", async () => {
+  const daemon = await startDaemon(["--log-level", "debug"]);
+  try {
+    if (/GetCmdPerfFlame is unavailable/.test(daemon.stderr())) {
+      console.log("skipped: perf cannot record here (see the daemon's start-up warning)");
+      return;
+    }
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: daemon.port });
+    await conn.write(encoder.encode(batchOf("GetCmdPerfFlame", 64)));
+    await sleep(200);
+    conn.close();
+    const recordings = () =>
+      daemon.stderr().split("\n").filter((line) => / GetCmdPerfFlame (ok|failed) in /.test(line))
+        .length;
+    // A recording takes one to two seconds: wait for several of them.
+    await sleep(10_000);
+    const runs = await settled(recordings, 3000, 20_000);
+    assert.ok(runs >= 1 && runs <= 2, `${runs} recordings ran after the client left`);
+  } finally {
+    await daemon.stop();
+  }
+});
+
 Deno.test("identical calls in flight share one run", async () => {
   const gate = Promise.withResolvers<void>();
   const methods = new FakeMethods({

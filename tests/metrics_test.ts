@@ -578,7 +578,7 @@ Deno.test({
     try {
       await assert.rejects(
         () => startDaemon(["--metrics-listen", `127.0.0.1:${taken.addr.port}`]),
-        /Cannot listen|exit|did not start/i,
+        /did not start \(1\):[^]*Cannot listen/,
       );
     } finally {
       taken.close();

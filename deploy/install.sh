@@ -226,7 +226,8 @@ install_lepd() {
 # lepd answers anyone who reaches its port: bind it to a management network or restrict clients,
 # for example:
 #   LEPD_OPTIONS="--hostname 192.0.2.10 --allow-from 192.0.2.0/24"
-# A different --port must also be allowed in the unit: "systemctl edit lepd", then
+# A different --port, or the port of --metrics-listen, must also be allowed in the unit:
+# "systemctl edit lepd", then
 #   [Service]
 #   SocketBindAllow=tcp:PORT
 # Then "systemctl restart lepd". install.sh never overwrites this file.

@@ -68,17 +68,19 @@ Deno.test("legacy wire format, persistent connections and framing", async (t) =>
       client.close();
     });
 
-    await t.step("thousands of sequential requests on one connection", async () => {
+    await t.step("hundreds of sequential requests on one connection", async () => {
       const client = await Client.connect(port);
-      const started = performance.now();
-      for (let i = 0; i < 2000; i++) {
+      const latencies: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        const started = performance.now();
         const response = await client.request({ method: "SayHello", id: i });
+        latencies.push(performance.now() - started);
         assert.equal(response.id, i);
       }
-      const perSecond = 2000 / ((performance.now() - started) / 1000);
-      // Not a speed target (bench/ measures that): a per-request delayed-ACK stall of 40 ms
-      // would make this 25 per second; a loaded machine still does several hundred.
-      assert.ok(perSecond > 40, `${perSecond.toFixed(0)} requests per second`);
+      // Not a speed target (bench/ measures that): a delayed-ACK stall holds every request for
+      // 40 ms or more, while a loaded machine delays some of them, not the median one.
+      const median = latencies.sort((a, b) => a - b)[latencies.length >> 1]!;
+      assert.ok(median < 30, `median ${median.toFixed(1)} ms per request`);
       client.close();
     });
 

@@ -35,6 +35,11 @@ export interface ServerConfig {
   maxResponseBytesPerConnection?: number;
   /** Bytes of replies held by all connections together, waiting to be written (default in server.ts). */
   maxResponseBytesTotal?: number;
+  /**
+   * Most of the collectors' time (percent) the process-walking methods may take when clients
+   * loop them: after one that took T, the next waits T × (100 / share − 1) (default in server.ts).
+   */
+  heavyShare?: number;
   /** Client networks allowed to connect (CIDR); empty means everyone. */
   allowFrom: string[];
   logLevel: LogLevel;

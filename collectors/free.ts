@@ -5,11 +5,14 @@
  * @module
  */
 
-import { MethodFailure } from "./failure.ts";
-import { parseKeyNumbers } from "./processes.ts";
+import {
+  type Meminfo,
+  MEMINFO_PATH,
+  meminfoKib,
+  parseMeminfo,
+  requireMemTotal,
+} from "../proc/meminfo.ts";
 import type { Collector } from "./registry.ts";
-
-const MEMINFO = "/proc/meminfo";
 
 /** busybox prints every number as `%13llu`. */
 function column(value: number | string): string {
@@ -17,7 +20,7 @@ function column(value: number | string): string {
 }
 
 /**
- * Formats /proc/meminfo values (KiB, as {@link parseKeyNumbers} returns them) the way the
+ * Formats /proc/meminfo values (KiB, as {@link parseMeminfo} returns them) the way the
  * original's busybox `free` printed them:
  *
  * ```
@@ -36,14 +39,11 @@ function column(value: number | string): string {
  * (parts larger than their total, as some container views of meminfo report) prints as 0,
  * where busybox's unsigned arithmetic printed a number near 2^64.
  *
- * @throws {MethodFailure} when MemTotal is missing: without it no line would mean anything
+ * @throws {ProcParseError} when MemTotal is missing: without it no line would mean anything
  */
-export function formatFree(meminfo: ReadonlyMap<string, number>): string {
-  const total = meminfo.get("MemTotal");
-  if (total === undefined) {
-    throw new MethodFailure(`Cannot parse "${MEMINFO}": it has no "MemTotal" line`);
-  }
-  const value = (key: string): number => meminfo.get(key) ?? 0;
+export function formatFree(meminfo: Meminfo): string {
+  const total = requireMemTotal(meminfo);
+  const value = (key: string): number => meminfoKib(meminfo, key);
   const free = value("MemFree");
   const buffers = value("Buffers");
   const cached = value("Cached");
@@ -66,6 +66,6 @@ export function formatFree(meminfo: ReadonlyMap<string, number>): string {
 /** `GetCmdFree`: {@link formatFree} of the live /proc/meminfo. */
 export const freeCollector: Collector = {
   async collect({ fs }) {
-    return formatFree(parseKeyNumbers(await fs.readText(MEMINFO)));
+    return formatFree(parseMeminfo(await fs.readText(MEMINFO_PATH)));
   },
 };

@@ -26,11 +26,12 @@ import {
   statFamilies,
   vmstatFamilies,
 } from "../metrics/node.ts";
+import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { BLOCKLESS_TYPES, type FsSizes, parseMounts, statSizes } from "./df.ts";
 import { parseDiskstats } from "./iostat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { parseProcStat } from "./proc_stat.ts";
-import { listPids, parseKeyNumbers, parseTaskStat, type TaskStat } from "./processes.ts";
+import { listPids, parseTaskStat, type TaskStat } from "./processes.ts";
 import type { ScrapeOutcome } from "../rpc/messages.ts";
 import type { MethodStats } from "./registry.ts";
 import { cpuPercent, taskKey } from "./task_snapshots.ts";
@@ -120,7 +121,7 @@ export class Scraper {
         },
       },
       { name: "loadavg", run: (read) => loadFamilies(read("/proc/loadavg")) },
-      { name: "meminfo", run: (read) => meminfoFamilies(parseKeyNumbers(read("/proc/meminfo"))) },
+      { name: "meminfo", run: (read) => meminfoFamilies(parseMeminfo(read(MEMINFO_PATH))) },
       { name: "stat", run: (read) => statFamilies(parseProcStat(read("/proc/stat"))) },
       { name: "vmstat", run: (read) => vmstatFamilies(parseVmstatFields(read("/proc/vmstat"))) },
     ];

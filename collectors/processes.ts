@@ -9,6 +9,8 @@
 
 import type { ProcFs } from "./proc_fs.ts";
 
+export { parseKeyNumbers } from "../proc/meminfo.ts";
+
 /** Clock ticks per second of the times in /proc/<pid>/stat (USER_HZ, 100 on every Linux ABI). */
 export const USER_HZ = 100;
 
@@ -139,21 +141,6 @@ export function parseStatusFigures(text: string): StatusFigures {
     rssKiB: kib(VM_RSS),
     sharedKiB: file === undefined || shmem === undefined ? undefined : file + shmem,
   };
-}
-
-/**
- * Parses `key: value [kB]` lines (`/proc/meminfo`, `smaps_rollup`, `status`) into numbers;
- * lines whose value is not a number are skipped.
- */
-export function parseKeyNumbers(text: string): Map<string, number> {
-  const values = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const value = Number.parseInt(line.slice(colon + 1).trim(), 10);
-    if (Number.isFinite(value)) values.set(line.slice(0, colon).trim(), value);
-  }
-  return values;
 }
 
 /** Maps uids to names from the text of `/etc/passwd` (first name of a uid wins). */

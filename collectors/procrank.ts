@@ -5,9 +5,10 @@
  * @module
  */
 
+import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import { listPids, parseCmdline, parseKeyNumbers, parseTaskStat, printable } from "./processes.ts";
+import { listPids, parseCmdline, parseTaskStat, printable } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 
 /** One process of the procrank table; memory in KiB. */
@@ -53,7 +54,7 @@ function kib(value: number, width: number): string {
  */
 export function formatProcrank(
   rows: readonly ProcrankRow[],
-  meminfo: ReadonlyMap<string, number>,
+  meminfo: Meminfo,
 ): string {
   const sorted = [...rows].sort(byPssDescending);
   const hasSwap = sorted.some((row) => row.swapKib > 0);
@@ -82,7 +83,7 @@ export function formatProcrank(
     }TOTAL`,
     "",
   );
-  const ram = (key: string, name: string): string => `${meminfo.get(key) ?? 0}K ${name}`;
+  const ram = (key: string, name: string): string => `${meminfoKib(meminfo, key)}K ${name}`;
   lines.push(
     `RAM: ${ram("MemTotal", "total")}, ${ram("MemFree", "free")}, ` +
       `${ram("Buffers", "buffers")}, ${ram("Cached", "cached")}, ${ram("Shmem", "shmem")}, ` +
@@ -127,6 +128,6 @@ export function readProcrankRows(fs: ProcFs): ProcrankRow[] {
 export const procrankCollector: Collector = {
   async collect({ fs }) {
     const rows = readProcrankRows(fs);
-    return formatProcrank(rows, parseKeyNumbers(await fs.readText("/proc/meminfo")));
+    return formatProcrank(rows, parseMeminfo(await fs.readText(MEMINFO_PATH)));
   },
 };

@@ -9,10 +9,9 @@
  * @module
  */
 
-import { MethodFailure } from "./failure.ts";
+import { MEMINFO_PATH, parseMeminfo, requireMemTotal } from "../proc/meminfo.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import {
-  parseKeyNumbers,
   Policy,
   printable,
   type TaskStat,
@@ -130,13 +129,13 @@ export function formatPs(
   return lines.join("\n") + "\n";
 }
 
-/** MemTotal in KiB from /proc/meminfo. */
+/**
+ * MemTotal in KiB from /proc/meminfo.
+ *
+ * @throws {ProcParseError} when /proc/meminfo has no MemTotal
+ */
 export async function memTotalKiB(fs: ProcFs): Promise<number> {
-  const total = parseKeyNumbers(await fs.readText("/proc/meminfo")).get("MemTotal");
-  if (total === undefined) {
-    throw new MethodFailure(`Cannot parse "/proc/meminfo": no MemTotal line`);
-  }
-  return total;
+  return requireMemTotal(parseMeminfo(await fs.readText(MEMINFO_PATH)));
 }
 
 /** The `GetCmdTop` collector. */

@@ -6,21 +6,25 @@
  * @module
  */
 
+import {
+  type Meminfo,
+  MEMINFO_PATH,
+  meminfoKib,
+  parseMeminfo,
+  requireMemTotal,
+} from "../proc/meminfo.ts";
 import { MethodFailure } from "./failure.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import {
   listPids,
   parseCmdline,
-  parseKeyNumbers,
   parseStatusUid,
   printable,
   userLabel,
   type UserNames,
 } from "./processes.ts";
 import type { Collector } from "./registry.ts";
-
-const MEMINFO = "/proc/meminfo";
 
 /** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */
 const COMMAND_WIDTH = 27;
@@ -67,18 +71,15 @@ function padColumn(text: string, width: number): string {
  */
 export function formatSmem(
   rows: readonly SmemRow[],
-  meminfo: ReadonlyMap<string, number>,
+  meminfo: Meminfo,
 ): string {
-  const memTotal = meminfo.get("MemTotal");
-  if (memTotal === undefined) {
-    throw new MethodFailure(`Cannot parse "${MEMINFO}": it has no "MemTotal" line`);
-  }
+  const memTotal = requireMemTotal(meminfo);
   if (memTotal <= 0) {
     throw new MethodFailure(
-      `Cannot compute smem percentages: MemTotal of "${MEMINFO}" is "${memTotal}"`,
+      `Cannot compute smem percentages: MemTotal of "${MEMINFO_PATH}" is "${memTotal}"`,
     );
   }
-  const swapTotal = meminfo.get("SwapTotal") ?? 0;
+  const swapTotal = meminfoKib(meminfo, "SwapTotal");
   const share = (kib: number, total: number): string =>
     (total > 0 ? `${(100 * kib / total).toFixed(2)}%` : "N/A").padStart(8);
   const lines = [
@@ -138,7 +139,7 @@ export function smemCollector(users: UserNames): Collector {
   return {
     async collect({ fs }) {
       const rows = readSmemRows(fs, users);
-      return formatSmem(rows, parseKeyNumbers(await fs.readText(MEMINFO)));
+      return formatSmem(rows, parseMeminfo(await fs.readText(MEMINFO_PATH)));
     },
   };
 }

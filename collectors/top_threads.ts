@@ -6,16 +6,10 @@
  * @module
  */
 
+import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import {
-  parseKeyNumbers,
-  printable,
-  type TaskStat,
-  USER_HZ,
-  userLabel,
-  type UserNames,
-} from "./processes.ts";
+import { printable, type TaskStat, USER_HZ, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./ps.ts";
 import type { Collector } from "./registry.ts";
 import type { Interval, SampledSource } from "./sampler.ts";
@@ -39,7 +33,7 @@ export interface TopSummary {
   loadAverages: [number, number, number];
   cpu: CpuTimes;
   /** /proc/meminfo values in KiB. */
-  meminfo: Map<string, number>;
+  meminfo: Meminfo;
 }
 
 /** One thread row before formatting. */
@@ -105,7 +99,7 @@ export function formatTopSummary(summary: TopSummary, rows: readonly TopRow[]): 
   const three = (value: number) => String(value).padStart(3);
   const cpu = summary.cpu;
   const share = (value: number) => value.toFixed(1).padStart(4);
-  const kib = (key: string) => summary.meminfo.get(key) ?? 0;
+  const kib = (key: string) => meminfoKib(summary.meminfo, key);
   const eight = (value: number) => String(value).padStart(8);
   const memTotal = kib("MemTotal");
   const memFree = kib("MemFree");
@@ -139,7 +133,7 @@ export function formatTopThreads(
   rows: readonly TopRow[],
   options: { pageBytes: number },
 ): string {
-  const memTotal = summary.meminfo.get("MemTotal") ?? 0;
+  const memTotal = meminfoKib(summary.meminfo, "MemTotal");
   const lines = [...formatTopSummary(summary, rows), "", TOP_HEADER];
   for (const { stat, user, cpuPercent, sharedKiB, rssKiB: exactKiB } of rows) {
     const rssKiB = exactKiB ?? stat.rssPages * options.pageBytes / 1024;
@@ -236,7 +230,7 @@ export function topThreadsCollector(
         options.procStat.interval(),
       ]);
       const [meminfo, loadavg, uptime, users] = await Promise.all([
-        fs.readText("/proc/meminfo"),
+        fs.readText(MEMINFO_PATH),
         fs.readText("/proc/loadavg"),
         fs.readText("/proc/uptime"),
         readUserSessions(fs),
@@ -265,7 +259,7 @@ export function topThreadsCollector(
         cpu: allCpus.previous && allCpus.latest
           ? cpuShares(allCpus.previous, allCpus.latest)
           : { ...IDLE_SHARES },
-        meminfo: parseKeyNumbers(meminfo),
+        meminfo: parseMeminfo(meminfo),
       };
       return formatTopThreads(summary, rows, { pageBytes: options.pageBytes });
     },

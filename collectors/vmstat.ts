@@ -9,10 +9,10 @@
  * @module
  */
 
+import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { counterDelta, counterRate, type CounterWidth } from "./counter.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { ProcStat } from "./proc_stat.ts";
-import { parseKeyNumbers } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
 
@@ -143,11 +143,11 @@ export function vmstatCpuShares(
  * in procps-ng.
  */
 export function vmstatValues(
-  sources: { stat: Interval<ProcStat>; vm: Interval<VmCounters>; meminfo: Map<string, number> },
+  sources: { stat: Interval<ProcStat>; vm: Interval<VmCounters>; meminfo: Meminfo },
   options: { pageBytes: number },
 ): VmstatValues {
   const { stat, vm, meminfo } = sources;
-  const kib = (key: string): number => meminfo.get(key) ?? 0;
+  const kib = (key: string): number => meminfoKib(meminfo, key);
   const pageKiB = options.pageBytes / 1024;
   // The paging counters are `unsigned long` event counts (vm_event_states) of a 64-bit kernel.
   const vmRate = (field: keyof VmCounters, scale = 1): number =>
@@ -234,10 +234,10 @@ export function vmstatCollector(
       const [stat, vm, meminfo] = await Promise.all([
         options.procStat.interval(),
         options.vmstat.interval(),
-        fs.readText("/proc/meminfo"),
+        fs.readText(MEMINFO_PATH),
       ]);
       const values = vmstatValues(
-        { stat, vm, meminfo: parseKeyNumbers(meminfo) },
+        { stat, vm, meminfo: parseMeminfo(meminfo) },
         { pageBytes: options.pageBytes },
       );
       return formatVmstat(values);

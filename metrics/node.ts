@@ -11,6 +11,7 @@ import type { FsSizes, MountEntry } from "../collectors/df.ts";
 import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../collectors/iostat.ts";
 import { USER_HZ } from "../collectors/processes.ts";
 import type { CpuTimes, ProcStat } from "../collectors/proc_stat.ts";
+import type { Meminfo } from "../proc/meminfo.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
 import { toMetricName } from "./exposition.ts";
 
@@ -110,9 +111,9 @@ export function statFamilies(stat: ProcStat): MetricFamily[] {
  * `HugePages_*` counts (the only fields the kernel prints without a unit) keep their name. At
  * most {@link MAX_MEMINFO_FIELDS}, so a strange kernel cannot make a scrape unbounded.
  *
- * @param meminfo values by field name, as `parseKeyNumbers` returns them
+ * @param meminfo values by field name, as `parseMeminfo` returns them
  */
-export function meminfoFamilies(meminfo: ReadonlyMap<string, number>): MetricFamily[] {
+export function meminfoFamilies(meminfo: Meminfo): MetricFamily[] {
   const families: MetricFamily[] = [];
   for (const [field, value] of meminfo) {
     if (families.length >= MAX_MEMINFO_FIELDS) break;

@@ -57,6 +57,8 @@ export class Registry {
   readonly #fs: ProcFs;
   readonly #log: Logger;
   readonly #maxResultBytes: number;
+  /** What every collector is given; rebuilt only when a method is registered. */
+  #context: CollectorContext | undefined;
 
   /**
    * @param options.fs the reader every collector gets
@@ -78,6 +80,7 @@ export class Registry {
     if (this.#collectors.has(method)) throw new Error(`Method "${method}" is already registered`);
     this.#collectors.set(method, collector);
     this.#stats.set(method, { calls: 0, failures: 0, totalMs: 0 });
+    this.#context = undefined;
     return this;
   }
 
@@ -106,7 +109,7 @@ export class Registry {
     const started = performance.now();
     stats.calls++;
     try {
-      const text = await collector.collect(this.#context());
+      const text = await collector.collect(this.#contextOf());
       // A UTF-16 unit is at most 3 UTF-8 bytes; count bytes only when the limit may be near.
       const bytes = text.length * 3 > this.#maxResultBytes
         ? encoder.encode(text).length
@@ -133,7 +136,7 @@ export class Registry {
     const unavailable = new Map<string, string>();
     for (const [method, collector] of this.#collectors) {
       try {
-        const reason = await collector.probe?.(this.#context());
+        const reason = await collector.probe?.(this.#contextOf());
         if (reason !== undefined) unavailable.set(method, reason);
       } catch (error) {
         unavailable.set(method, (error as Error).message);
@@ -153,7 +156,8 @@ export class Registry {
     }
   }
 
-  #context(): CollectorContext {
-    return { fs: this.#fs, methods: this.names() };
+  /** The same object for every call: a call allocates nothing here but its outcome. */
+  #contextOf(): CollectorContext {
+    return this.#context ??= { fs: this.#fs, methods: Object.freeze(this.names()) };
   }
 }

@@ -86,6 +86,9 @@ Options:
                                    the first; later batch items get an error (default 4194304)
   --max-response-bytes-total N     bytes of replies all connections may hold while they are
                                    written; past it, replies are errors (default 67108864)
+  --heavy-share PERCENT            most of the collectors' time the process-walking methods
+                                   (smem, procrank, top, iotop, cgtop, df) may take when
+                                   clients loop them; they run one at a time (default 25)
   --dmesg-bytes N                  GetCmdDmesg returns the newest kernel-log records that fit
                                    in N bytes (default 65536)
   --perf-max-output-bytes N        perf report/script text is cut at a sample boundary past N
@@ -151,6 +154,7 @@ export function parseFlags(args: readonly string[]): Command {
         "max-response-bytes": { type: "string" },
         "max-response-bytes-per-connection": { type: "string" },
         "max-response-bytes-total": { type: "string" },
+        "heavy-share": { type: "string" },
         "perf-kernel-addresses": { type: "boolean" },
         "dmesg-bytes": { type: "string" },
         "perf-max-output-bytes": { type: "string" },
@@ -266,6 +270,11 @@ export function parseFlags(args: readonly string[]): Command {
           values["max-response-bytes-total"],
           { min: 65536, max: 2 ** 32, fallback: 64 * 1024 * 1024 },
         ),
+        heavyShare: integerFlag("heavy-share", values["heavy-share"], {
+          min: 5,
+          max: 100,
+          fallback: 25,
+        }),
         idleTimeoutMs: seconds("idle-timeout", 600),
         stallTimeoutMs: seconds("stall-timeout", 30),
         shutdownGraceMs: seconds("shutdown-grace", 5),

@@ -26,9 +26,9 @@ export const DEFAULT_MAX_RESPONSE_BYTES_TOTAL = 64 * 1024 * 1024;
 /**
  * Methods whose collector walks every process (or control group, or mount) synchronously in
  * the collectors' isolate, holding it for tens to hundreds of milliseconds. They run one at a
- * time, and after each the next waits {@link HEAVY_GAP_FACTOR} times as long as it took, so
- * clients that loop them cannot hold that isolate more than a quarter of the time and cheap
- * requests are answered meanwhile.
+ * time, and after one that took T the next waits T × (100 / share − 1), so clients that loop
+ * them hold that isolate at most `--heavy-share` percent of the time (default
+ * {@link DEFAULT_HEAVY_SHARE}) and cheap requests are answered meanwhile.
  */
 export const HEAVY_METHODS: ReadonlySet<string> = new Set([
   "GetCmdSmem",
@@ -40,8 +40,8 @@ export const HEAVY_METHODS: ReadonlySet<string> = new Set([
   "GetCmdDf",
 ]);
 
-/** After a heavy call that took T ms, the next heavy call starts no sooner than 3 T later. */
-export const HEAVY_GAP_FACTOR = 3;
+/** `--heavy-share` when the config does not say: heavy methods take at most a quarter. */
+export const DEFAULT_HEAVY_SHARE = 25;
 
 /** Methods that run perf: one client address may have one of them in flight. */
 export function isPerfMethod(method: string): boolean {
@@ -266,7 +266,8 @@ export class RpcServer {
         return await this.#host.call(method);
       } finally {
         const now = performance.now();
-        this.#heavyFreeAt = now + (now - started) * HEAVY_GAP_FACTOR;
+        const share = this.#config.heavyShare ?? DEFAULT_HEAVY_SHARE;
+        this.#heavyFreeAt = now + (now - started) * (100 / share - 1);
       }
     });
     this.#heavyLane = run.catch(() => {});

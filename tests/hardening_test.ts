@@ -759,14 +759,19 @@ Deno.test("every new bound is a flag", () => {
     "65536",
     "--max-response-bytes-total",
     "1048576",
+    "--heavy-share",
+    "50",
   ]);
   assert.ok(command.kind === "run");
   assert.equal(command.options.server.maxResponseBytesPerConnection, 65536);
   assert.equal(command.options.server.maxResponseBytesTotal, 1048576);
+  assert.equal(command.options.server.heavyShare, 50);
   const defaults = parseFlags([]);
   assert.ok(defaults.kind === "run");
   assert.equal(defaults.options.server.maxResponseBytesPerConnection, 4 << 20);
   assert.equal(defaults.options.server.maxResponseBytesTotal, 64 << 20);
+  assert.equal(defaults.options.server.heavyShare, 25);
+  assert.throws(() => parseFlags(["--heavy-share", "0"]), /--heavy-share/);
   assert.ok(defaults.options.server.maxConnectionsPerClient < 256);
 });
 

@@ -10,21 +10,16 @@
 
 import type { BigIntStatsFs } from "node:fs";
 import { statfs } from "node:fs/promises";
+import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import type { Collector } from "./registry.ts";
+
+export { decodeMountField, type MountEntry, parseMounts } from "../proc/mounts.ts";
 
 /** The header line, exactly as busybox prints it. */
 export const DF_HEADER = "Filesystem                Size      Used Available Use% Mounted on";
 
 /** A statfs that has not answered by then (a hung network mount) is skipped. */
 const STATFS_TIMEOUT_MS = 2000;
-
-/** One line of `/proc/mounts`, with the kernel's escapes undone. */
-export interface MountEntry {
-  device: string;
-  mountPoint: string;
-  /** File system type, e.g. `ext4`; empty when the line has no third field. */
-  type: string;
-}
 
 /**
  * File system types whose `statfs` always reports no blocks (the kernel's `simple_statfs`), so
@@ -70,38 +65,12 @@ export interface DfEntry {
   sizes: FsSizes;
 }
 
-/**
- * Undoes the octal escapes the kernel writes into `/proc/mounts` fields for space, tab,
- * newline and backslash (`\040`, `\011`, `\012`, `\134`).
- */
-export function decodeMountField(field: string): string {
-  return field.replace(
-    /\\([0-7]{3})/g,
-    (_escape, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)),
-  );
-}
-
 /** Writes `characters` of `text` as the kernel's octal escapes again (`\040` for a space). */
 function escapeCharacters(text: string, characters: RegExp): string {
   return text.replace(
     characters,
     (character) => "\\" + character.charCodeAt(0).toString(8).padStart(3, "0"),
   );
-}
-
-/** Parses `/proc/mounts`: one entry per line of at least two fields, in file order. */
-export function parseMounts(text: string): MountEntry[] {
-  const mounts: MountEntry[] = [];
-  for (const line of text.split("\n")) {
-    const [device, mountPoint, type] = line.split(" ");
-    if (device === undefined || device === "" || mountPoint === undefined) continue;
-    mounts.push({
-      device: decodeMountField(device),
-      mountPoint: decodeMountField(mountPoint),
-      type: type ?? "",
-    });
-  }
-  return mounts;
 }
 
 const UNITS = ["K", "M", "G", "T", "P", "E"];
@@ -204,11 +173,11 @@ export async function statSizes(path: string): Promise<FsSizes | undefined> {
  * `rootfs` and the {@link BLOCKLESS_TYPES}, whose mount point — under the reader's root —
  * reports blocks. A mount that cannot be stat'ed is left out, never an error.
  *
- * @throws {MethodFailure} when `/proc/mounts` cannot be read
+ * @throws {MethodFailure} when `/proc/mounts` cannot be read or parsed
  */
 export const dfCollector: Collector = {
   async collect({ fs }) {
-    const mounts = parseMounts(fs.readTextSync("/proc/mounts"))
+    const mounts = parseMounts(fs.readTextSync(MOUNTS_PATH))
       .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
     const sizes = await Promise.all(mounts.map((mount) => statSizes(fs.resolve(mount.mountPoint))));
     const entries: DfEntry[] = [];

@@ -27,7 +27,8 @@ import {
   vmstatFamilies,
 } from "../metrics/node.ts";
 import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
-import { BLOCKLESS_TYPES, type FsSizes, parseMounts, statSizes } from "./df.ts";
+import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
+import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "./df.ts";
 import { parseDiskstats } from "./iostat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { parseProcStat } from "./proc_stat.ts";
@@ -107,7 +108,7 @@ export class Scraper {
         name: "filesystem",
         run: async (read) => {
           // The mounts GetCmdDf shows: not rootfs, not a type that never has blocks.
-          const mounts = parseMounts(read("/proc/mounts"))
+          const mounts = parseMounts(read(MOUNTS_PATH))
             .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
           const sizes = await Promise.all(
             mounts.map((mount) => sizesOf(fs.resolve(mount.mountPoint))),

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { FsSizes, MountEntry } from "../collectors/df.ts";
+import type { FsSizes } from "../collectors/df.ts";
+import type { MountEntry } from "../proc/mounts.ts";
 import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../collectors/iostat.ts";
 import { USER_HZ } from "../collectors/processes.ts";
 import type { CpuTimes, ProcStat } from "../collectors/proc_stat.ts";

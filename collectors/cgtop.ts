@@ -47,6 +47,17 @@
  * @module
  */
 
+import {
+  type CgroupMount,
+  countProcesses,
+  type IoBytes,
+  parseBlkioServiceBytes,
+  parseCgroupMounts,
+  parseCpuStatUsec,
+  parseIoStat,
+  parseSingleNumber,
+} from "../proc/cgroup.ts";
+import { MOUNTS_PATH } from "../proc/mounts.ts";
 import { counterDelta, counterIncrease } from "./counter.ts";
 import { MethodFailure } from "./failure.ts";
 import { printable } from "./processes.ts";
@@ -54,6 +65,17 @@ import { DISKSTATS_SECTOR_BYTES, parseDiskstats, wholeDisks } from "./iostat.ts"
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
+
+export {
+  type CgroupMount,
+  countProcesses,
+  type IoBytes,
+  parseBlkioServiceBytes,
+  parseCgroupMounts,
+  parseCpuStatUsec,
+  parseIoStat,
+  parseSingleNumber,
+} from "../proc/cgroup.ts";
 
 /** The header line, exactly as the original printed it (fields separated by TABs). */
 export const CGTOP_HEADER = "-----------------------path----------------------\t-task-\t" +
@@ -98,33 +120,6 @@ export interface CgroupUsage {
 
 /** Every sampled cgroup by path relative to the hierarchy roots, in output order. */
 export type CgroupSnapshot = Map<string, CgroupUsage>;
-
-/** One mount of /proc/mounts whose type is `cgroup` or `cgroup2`. */
-export interface CgroupMount {
-  mountPoint: string;
-  type: "cgroup" | "cgroup2";
-  options: string[];
-}
-
-/** /proc/mounts writes space, TAB, newline and backslash in paths as octal `\040` and so on. */
-function unescapeMountPath(path: string): string {
-  return path.replace(
-    /\\([0-7]{3})/g,
-    (_, octal: string) => String.fromCharCode(parseInt(octal, 8)),
-  );
-}
-
-/** The cgroup mounts of a /proc/mounts text, in file order. */
-export function parseCgroupMounts(text: string): CgroupMount[] {
-  const mounts: CgroupMount[] = [];
-  for (const line of text.split("\n")) {
-    const [, mountPoint, type, options] = line.split(" ");
-    if (mountPoint === undefined || options === undefined) continue;
-    if (type !== "cgroup" && type !== "cgroup2") continue;
-    mounts.push({ mountPoint: unescapeMountPath(mountPoint), type, options: options.split(",") });
-  }
-  return mounts;
-}
 
 /** v1 hierarchies lepd reads, by the mount option that names them. */
 const V1_HIERARCHIES = ["name=systemd", "cpuacct", "memory", "blkio"] as const;
@@ -196,7 +191,7 @@ function exists(fs: ProcFs, path: string): boolean {
  * @throws {MethodFailure} when there is no cgroup file system at all
  */
 export function detectCgroupLayout(fs: ProcFs): CgroupLayout {
-  const mounts = fs.tryReadTextSync("/proc/mounts");
+  const mounts = fs.tryReadTextSync(MOUNTS_PATH);
   const layout = (mounts === undefined ? undefined : layoutFromMounts(parseCgroupMounts(mounts))) ??
     layoutFromFiles((path) => exists(fs, path));
   if (layout === undefined) {
@@ -206,55 +201,6 @@ export function detectCgroupLayout(fs: ProcFs): CgroupLayout {
     );
   }
   return layout;
-}
-
-/** Processes listed in a `cgroup.procs` text. */
-export function countProcesses(text: string): number {
-  let count = 0;
-  for (const line of text.split("\n")) if (line.trim() !== "") count++;
-  return count;
-}
-
-/** A file holding one unsigned number (`memory.current`, `cpuacct.usage`); undefined else. */
-export function parseSingleNumber(text: string): number | undefined {
-  const trimmed = text.trim();
-  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
-}
-
-/** `usage_usec` of a v2 `cpu.stat`. */
-export function parseCpuStatUsec(text: string): number | undefined {
-  const match = /^usage_usec (\d+)$/m.exec(text);
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** Bytes read and written, summed over the devices. */
-export interface IoBytes {
-  read: number;
-  write: number;
-}
-
-/** A v2 `io.stat`: `MAJ:MIN rbytes=N wbytes=N rios=N …` per device. */
-export function parseIoStat(text: string): IoBytes {
-  const bytes = { read: 0, write: 0 };
-  for (const line of text.split("\n")) {
-    for (const [, key, value] of line.matchAll(/\b([rw])bytes=(\d+)/g)) {
-      if (key === "r") bytes.read += Number(value);
-      else bytes.write += Number(value);
-    }
-  }
-  return bytes;
-}
-
-/** A v1 `blkio.throttle.io_service_bytes[_recursive]`: `MAJ:MIN Read N`, `MAJ:MIN Write N` … */
-export function parseBlkioServiceBytes(text: string): IoBytes {
-  const bytes = { read: 0, write: 0 };
-  for (const line of text.split("\n")) {
-    const match = /^\d+:\d+ (Read|Write) (\d+)$/.exec(line.trim());
-    if (match === null) continue;
-    if (match[1] === "Read") bytes.read += Number(match[2]);
-    else bytes.write += Number(match[2]);
-  }
-  return bytes;
 }
 
 function cgroupFile(root: string, path: string, file: string): string {

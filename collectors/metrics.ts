@@ -31,7 +31,7 @@ import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "./df.ts";
 import { parseDiskstats } from "./iostat.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import { parseProcStat } from "./proc_stat.ts";
+import { parseProcStat, STAT_PATH } from "../proc/stat.ts";
 import { listPids, parseTaskStat, type TaskStat } from "./processes.ts";
 import type { ScrapeOutcome } from "../rpc/messages.ts";
 import type { MethodStats } from "./registry.ts";
@@ -102,7 +102,7 @@ export class Scraper {
     const fs = options.fs;
     const sizesOf = options.statSizes ?? statSizes;
     this.#sources = [
-      { name: "cpu", run: (read) => cpuFamilies(parseProcStat(read("/proc/stat"))) },
+      { name: "cpu", run: (read) => cpuFamilies(parseProcStat(read(STAT_PATH))) },
       { name: "diskstats", run: (read) => diskFamilies(parseDiskstats(read("/proc/diskstats"))) },
       {
         name: "filesystem",
@@ -123,7 +123,7 @@ export class Scraper {
       },
       { name: "loadavg", run: (read) => loadFamilies(read("/proc/loadavg")) },
       { name: "meminfo", run: (read) => meminfoFamilies(parseMeminfo(read(MEMINFO_PATH))) },
-      { name: "stat", run: (read) => statFamilies(parseProcStat(read("/proc/stat"))) },
+      { name: "stat", run: (read) => statFamilies(parseProcStat(read(STAT_PATH))) },
       { name: "vmstat", run: (read) => vmstatFamilies(parseVmstatFields(read("/proc/vmstat"))) },
     ];
     if (options.topProcesses > 0) {

@@ -11,7 +11,7 @@ import type { FsSizes } from "../collectors/df.ts";
 import type { MountEntry } from "../proc/mounts.ts";
 import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../collectors/iostat.ts";
 import { USER_HZ } from "../collectors/processes.ts";
-import type { CpuTimes, ProcStat } from "../collectors/proc_stat.ts";
+import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { Meminfo } from "../proc/meminfo.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
 import { toMetricName } from "./exposition.ts";

@@ -10,11 +10,14 @@
  */
 
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
-import { counterDelta, counterRate, type CounterWidth } from "./counter.ts";
+import { counterDelta, counterRate, type CounterWidth } from "../proc/counter.ts";
+import { parseVmstat, type VmCounters, vmCounters, VMSTAT_PATH } from "../proc/vmstat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { ProcStat } from "./proc_stat.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
+
+export { parseVmCounters, parseVmstatFields, type VmCounters } from "../proc/vmstat.ts";
 
 /** The group header line. */
 export const VMSTAT_GROUP_HEADER =
@@ -24,43 +27,13 @@ export const VMSTAT_GROUP_HEADER =
 export const VMSTAT_COLUMN_HEADER =
   " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st";
 
-/** The counters vmstat uses from `/proc/vmstat`, since boot. */
-export interface VmCounters {
-  /** KiB read from and written to block devices (the kernel converts sectors to KiB). */
-  pgpgin: number;
-  pgpgout: number;
-  /** Pages swapped in and out. */
-  pswpin: number;
-  pswpout: number;
-}
-
-/** Parses `/proc/vmstat` (`name value` lines) into every counter it has, in file order. */
-export function parseVmstatFields(text: string): Map<string, number> {
-  const fields = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const [name, value] = line.split(" ");
-    if (name !== undefined && name !== "") fields.set(name, Number(value) || 0);
-  }
-  return fields;
-}
-
-/** The counters vmstat uses from `/proc/vmstat`; counters a kernel lacks read 0. */
-export function parseVmCounters(text: string): VmCounters {
-  const fields = parseVmstatFields(text);
-  const counters: VmCounters = { pgpgin: 0, pgpgout: 0, pswpin: 0, pswpout: 0 };
-  for (const name of Object.keys(counters) as (keyof VmCounters)[]) {
-    counters[name] = fields.get(name) ?? 0;
-  }
-  return counters;
-}
-
 /** A sampled source of `/proc/vmstat`, for `vmstatCollector`. */
 export function vmCountersSource(
   fs: ProcFs,
   options: SamplingOptions = {},
 ): SampledSource<VmCounters> {
   return new SampledSource(
-    () => parseVmCounters(fs.readTextSync("/proc/vmstat")),
+    () => vmCounters(parseVmstat(fs.readTextSync(VMSTAT_PATH))),
     options,
     "demand",
   );

@@ -61,7 +61,8 @@ import { MOUNTS_PATH } from "../proc/mounts.ts";
 import { counterDelta, counterIncrease } from "./counter.ts";
 import { MethodFailure } from "./failure.ts";
 import { printable } from "./processes.ts";
-import { DISKSTATS_SECTOR_BYTES, parseDiskstats, wholeDisks } from "./iostat.ts";
+import { DISKSTATS_PATH, DISKSTATS_SECTOR_BYTES, parseDiskstats } from "../proc/diskstats.ts";
+import { wholeDisks } from "./iostat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
@@ -345,7 +346,7 @@ export function readCgroupSnapshot(fs: ProcFs, bounds: WalkBounds): CgroupSnapsh
  * devices in /sys/block), what the kernel's v2 root `io.stat` sums; undefined without the file.
  */
 export function readDiskBytes(fs: ProcFs): IoBytes | undefined {
-  const text = fs.tryReadTextSync("/proc/diskstats");
+  const text = fs.tryReadTextSync(DISKSTATS_PATH);
   if (text === undefined) return undefined;
   const stats = parseDiskstats(text);
   const sysBlock = fs.tryReadDirNames("/sys/block");

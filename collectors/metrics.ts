@@ -29,14 +29,14 @@ import {
 import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "./df.ts";
-import { parseDiskstats } from "./iostat.ts";
+import { DISKSTATS_PATH, parseDiskstats } from "../proc/diskstats.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { parseProcStat, STAT_PATH } from "../proc/stat.ts";
 import { listPids, parseTaskStat, type TaskStat } from "./processes.ts";
 import type { ScrapeOutcome } from "../rpc/messages.ts";
 import type { MethodStats } from "./registry.ts";
 import { cpuPercent, taskKey } from "./task_snapshots.ts";
-import { parseVmstatFields } from "./vmstat.ts";
+import { parseVmstat, VMSTAT_PATH } from "../proc/vmstat.ts";
 
 /** Most processes `--metrics-top-processes` may ask for. */
 export const MAX_TOP_PROCESSES = 100;
@@ -103,7 +103,7 @@ export class Scraper {
     const sizesOf = options.statSizes ?? statSizes;
     this.#sources = [
       { name: "cpu", run: (read) => cpuFamilies(parseProcStat(read(STAT_PATH))) },
-      { name: "diskstats", run: (read) => diskFamilies(parseDiskstats(read("/proc/diskstats"))) },
+      { name: "diskstats", run: (read) => diskFamilies(parseDiskstats(read(DISKSTATS_PATH))) },
       {
         name: "filesystem",
         run: async (read) => {
@@ -124,7 +124,7 @@ export class Scraper {
       { name: "loadavg", run: (read) => loadFamilies(read("/proc/loadavg")) },
       { name: "meminfo", run: (read) => meminfoFamilies(parseMeminfo(read(MEMINFO_PATH))) },
       { name: "stat", run: (read) => statFamilies(parseProcStat(read(STAT_PATH))) },
-      { name: "vmstat", run: (read) => vmstatFamilies(parseVmstatFields(read("/proc/vmstat"))) },
+      { name: "vmstat", run: (read) => vmstatFamilies(parseVmstat(read(VMSTAT_PATH))) },
     ];
     if (options.topProcesses > 0) {
       this.#sources.push({ name: "processes", run: () => processFamilies(this.#topProcesses()) });

@@ -1,15 +1,15 @@
 /**
  * Metric families from parsed kernel files, named and labelled as node_exporter names them
  * wherever the quantity is the same (docs/metrics.md lists them). Pure functions: the parsing
- * is the collectors' (proc_stat.ts, iostat.ts, vmstat.ts, df.ts, processes.ts), the reading is
- * collectors/metrics.ts's.
+ * is proc/'s (stat.ts, diskstats.ts, vmstat.ts, meminfo.ts, mounts.ts, loadavg.ts), the reading
+ * is collectors/metrics.ts's.
  *
  * @module
  */
 
 import type { FsSizes } from "../collectors/df.ts";
 import type { MountEntry } from "../proc/mounts.ts";
-import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../collectors/iostat.ts";
+import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../proc/diskstats.ts";
 import { USER_HZ } from "../collectors/processes.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { Meminfo } from "../proc/meminfo.ts";

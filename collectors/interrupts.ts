@@ -1,6 +1,5 @@
 /**
- * `/proc/interrupts` and `/proc/softirqs`: pure parsers of their per-CPU count tables, the
- * increase of a kernel counter between two readings (32-bit wraparound included), rates per CPU
+ * `/proc/interrupts` and `/proc/softirqs` (parsed by proc/interrupts.ts): the increase of a kernel counter between two readings (32-bit wraparound included), rates per CPU
  * over an interval, and sampled sources of both files for the mpstat `-I` method.
  *
  * The kernel's per-CPU interrupt and softirq counters are 32-bit (`unsigned int`); their
@@ -9,76 +8,19 @@
  * @module
  */
 
-import { counterDelta, counterRate } from "./counter.ts";
-import { MethodFailure } from "./failure.ts";
+import { counterDelta, counterRate } from "../proc/counter.ts";
+import {
+  INTERRUPTS_PATH,
+  type IrqLine,
+  type IrqTable,
+  type IrqTablePath,
+  parseIrqTable,
+  SOFTIRQS_PATH,
+} from "../proc/interrupts.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { SampledSource, type SamplingOptions } from "./sampler.ts";
 
-/** One line of /proc/interrupts or /proc/softirqs. */
-export interface IrqLine {
-  /** Text before the colon, blanks removed: `0`, `24`, `NMI`, `LOC`, `IPI0`, `Err`, `TIMER`. */
-  label: string;
-  /**
-   * One count per column of the table, in the order of {@linkcode IrqTable.cpus}. Columns a line
-   * does not have read 0: `ERR:`/`MIS:`/`Err:` hold one system-wide number, which lands in the
-   * first column as sysstat reads it, and ARM's `FIQ:` holds none.
-   */
-  counts: number[];
-  /** What follows the counts (chip, hardware irq, trigger, device names); "" when nothing. */
-  description: string;
-}
-
-/** A parsed /proc/interrupts or /proc/softirqs. */
-export interface IrqTable {
-  /**
-   * CPU number of each count column, from the header (`CPU0 CPU1 CPU3`). /proc/interrupts lists
-   * the online CPUs only; /proc/softirqs lists every possible CPU, offline ones included.
-   */
-  cpus: number[];
-  /** Lines in file order. */
-  lines: IrqLine[];
-}
-
-/** A count at the start of the remaining text: blanks, digits, then a blank or the end. */
-const COUNT = /[ \t]*(\d+)(?=[ \t]|$)/y;
-
-/**
- * Parses /proc/interrupts or /proc/softirqs (both have the same layout: a header of `CPUn`
- * columns, then `label: count count … [description]` lines). Lines without a colon or with an
- * empty label, such as the blank-padded last line of some ARM kernels, are skipped.
- *
- * @throws {Error} when no line names a `CPUn` column
- */
-export function parseIrqTable(text: string): IrqTable {
-  const lines = text.split("\n");
-  let index = 0;
-  let cpus: number[] = [];
-  // sysstat's rule: the header is the first line that names a CPU at all.
-  for (; index < lines.length && cpus.length === 0; index++) {
-    cpus = Array.from(lines[index]!.matchAll(/CPU(\d+)/g), (match) => Number(match[1]));
-  }
-  if (cpus.length === 0) throw new Error('no header line of "CPUn" columns');
-  const table: IrqTable = { cpus, lines: [] };
-  for (; index < lines.length; index++) {
-    const line = lines[index]!;
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const label = line.slice(0, colon).trim();
-    if (label === "") continue;
-    const counts = new Array<number>(cpus.length).fill(0);
-    const rest = line.slice(colon + 1);
-    COUNT.lastIndex = 0;
-    let end = 0;
-    for (let column = 0; column < cpus.length; column++) {
-      const match = COUNT.exec(rest);
-      if (match === null) break;
-      counts[column] = Number(match[1]);
-      end = COUNT.lastIndex;
-    }
-    table.lines.push({ label, counts, description: rest.slice(end).trim() });
-  }
-  return table;
-}
+export { type IrqLine, type IrqTable, parseIrqTable } from "../proc/interrupts.ts";
 
 /**
  * How much a per-CPU interrupt or softirq counter (`unsigned int` in the kernel), or a 64-bit
@@ -124,19 +66,12 @@ export function irqRates(
   return { labels: latest.lines.map((line) => line.label), rows };
 }
 
-function tableSource(fs: ProcFs, path: string, options: SamplingOptions): SampledSource<IrqTable> {
-  return new SampledSource(
-    () => {
-      const text = fs.readTextSync(path);
-      try {
-        return parseIrqTable(text);
-      } catch (error) {
-        throw new MethodFailure(`Cannot parse "${path}": ${(error as Error).message}`);
-      }
-    },
-    options,
-    "demand",
-  );
+function tableSource(
+  fs: ProcFs,
+  path: IrqTablePath,
+  options: SamplingOptions,
+): SampledSource<IrqTable> {
+  return new SampledSource(() => parseIrqTable(fs.readTextSync(path), path), options, "demand");
 }
 
 /**
@@ -148,7 +83,7 @@ export function interruptsSource(
   fs: ProcFs,
   options: SamplingOptions = {},
 ): SampledSource<IrqTable> {
-  return tableSource(fs, "/proc/interrupts", options);
+  return tableSource(fs, INTERRUPTS_PATH, options);
 }
 
 /**
@@ -157,5 +92,5 @@ export function interruptsSource(
  * @throws {MethodFailure} from `interval()` when the file cannot be read or parsed
  */
 export function softirqsSource(fs: ProcFs, options: SamplingOptions = {}): SampledSource<IrqTable> {
-  return tableSource(fs, "/proc/softirqs", options);
+  return tableSource(fs, SOFTIRQS_PATH, options);
 }

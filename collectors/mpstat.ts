@@ -12,7 +12,9 @@
  */
 
 import { counterDelta, counterRate } from "./counter.ts";
-import { type IrqRates, irqRates, type IrqTable, parseIrqTable } from "./interrupts.ts";
+import { INTERRUPTS_PATH, parseIrqTable, SOFTIRQS_PATH } from "../proc/interrupts.ts";
+import { ProcParseError } from "../proc/parse_error.ts";
+import { type IrqRates, irqRates, type IrqTable } from "./interrupts.ts";
 import type { CpuTimes, ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
@@ -285,12 +287,13 @@ export function mpstatInterruptsCollector(
     },
     async probe({ fs }) {
       await fs.readText("/proc/stat");
-      for (const path of ["/proc/interrupts", "/proc/softirqs"]) {
+      for (const path of [INTERRUPTS_PATH, SOFTIRQS_PATH] as const) {
         const text = await fs.readText(path);
         try {
-          parseIrqTable(text);
+          parseIrqTable(text, path);
         } catch (error) {
-          return `Cannot parse "${path}": ${(error as Error).message}`;
+          if (error instanceof ProcParseError) return error.message;
+          throw error;
         }
       }
       return undefined;

@@ -9,18 +9,18 @@
  * @module
  */
 
-import { counterDelta } from "./counter.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import { counterDelta } from "../proc/counter.ts";
 import {
-  listPids,
-  listTids,
   parseCmdline,
+  parseIoBytes,
   parseStatusFigures,
   parseTaskStat,
   PF_KTHREAD,
   type TaskStat,
   USER_HZ,
-} from "./processes.ts";
+} from "../proc/pid.ts";
+import type { ProcFs } from "./proc_fs.ts";
+import { listPids, listTids } from "./processes.ts";
 import { type Interval, REAL_CLOCK, SampledSource, type SamplingOptions } from "./sampler.ts";
 
 /** One process in a snapshot. */
@@ -67,16 +67,6 @@ export function cpuPercent(
   const before = previous === undefined ? 0 : previous.utime + previous.stime;
   const ticks = counterDelta(before, latest.utime + latest.stime, "monotonic");
   return (ticks / USER_HZ) / seconds * 100;
-}
-
-function parseIoBytes(text: string | undefined): { read?: number; write?: number } {
-  if (text === undefined) return {};
-  const read = /^read_bytes:\s*(\d+)/m.exec(text);
-  const write = /^write_bytes:\s*(\d+)/m.exec(text);
-  return {
-    ...(read === null ? {} : { read: Number(read[1]) }),
-    ...(write === null ? {} : { write: Number(write[1]) }),
-  };
 }
 
 /** The cached command line of a process, and what tells that it may have changed. */

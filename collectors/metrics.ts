@@ -26,6 +26,7 @@ import {
   statFamilies,
   vmstatFamilies,
 } from "../metrics/node.ts";
+import { LOADAVG_PATH } from "../proc/loadavg.ts";
 import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "./df.ts";
@@ -121,7 +122,7 @@ export class Scraper {
           return filesystemFamilies(shown);
         },
       },
-      { name: "loadavg", run: (read) => loadFamilies(read("/proc/loadavg")) },
+      { name: "loadavg", run: (read) => loadFamilies(read(LOADAVG_PATH)) },
       { name: "meminfo", run: (read) => meminfoFamilies(parseMeminfo(read(MEMINFO_PATH))) },
       { name: "stat", run: (read) => statFamilies(parseProcStat(read(STAT_PATH))) },
       { name: "vmstat", run: (read) => vmstatFamilies(parseVmstat(read(VMSTAT_PATH))) },

@@ -6,7 +6,10 @@
  * @module
  */
 
+import { type LoadAverages, LOADAVG_PATH, parseLoadavg } from "../proc/loadavg.ts";
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
+import { parseStatmSharedPages } from "../proc/pid.ts";
+import { parseUptimeSeconds, UPTIME_PATH } from "../proc/uptime.ts";
 import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { printable, type TaskStat, USER_HZ, userLabel, type UserNames } from "./processes.ts";
@@ -30,7 +33,7 @@ export interface TopSummary {
   now: Date;
   uptimeSeconds: number;
   users: number;
-  loadAverages: [number, number, number];
+  loadAverages: LoadAverages;
   cpu: CpuTimes;
   /** /proc/meminfo values in KiB. */
   meminfo: Meminfo;
@@ -231,16 +234,17 @@ export function topThreadsCollector(
       ]);
       const [meminfo, loadavg, uptime, users] = await Promise.all([
         fs.readText(MEMINFO_PATH),
-        fs.readText("/proc/loadavg"),
-        fs.readText("/proc/uptime"),
+        fs.readText(LOADAVG_PATH),
+        fs.readText(UPTIME_PATH),
         readUserSessions(fs),
       ]);
       const sharedByProcess = new Map<number, number>();
       const sharedKiB = (tgid: number): number => {
         let shared = sharedByProcess.get(tgid);
         if (shared === undefined) {
-          const statm = fs.tryReadTextSync(`/proc/${tgid}/statm`)?.split(" ");
-          shared = Number(statm?.[2] ?? 0) * options.pageBytes / 1024 || 0;
+          const statm = fs.tryReadTextSync(`/proc/${tgid}/statm`);
+          const pages = statm === undefined ? undefined : parseStatmSharedPages(statm);
+          shared = (pages ?? 0) * options.pageBytes / 1024;
           sharedByProcess.set(tgid, shared);
         }
         return shared;
@@ -250,12 +254,11 @@ export function topThreadsCollector(
         previous: cpu.previous.cpus.get("cpu"),
         latest: cpu.latest.cpus.get("cpu"),
       };
-      const loads = loadavg.split(" ").slice(0, 3).map(Number);
       const summary: TopSummary = {
         now: new Date(threads.takenAt),
-        uptimeSeconds: Number(uptime.split(" ")[0]) || 0,
+        uptimeSeconds: parseUptimeSeconds(uptime),
         users,
-        loadAverages: [loads[0] ?? 0, loads[1] ?? 0, loads[2] ?? 0],
+        loadAverages: parseLoadavg(loadavg),
         cpu: allCpus.previous && allCpus.latest
           ? cpuShares(allCpus.previous, allCpus.latest)
           : { ...IDLE_SHARES },

@@ -8,9 +8,10 @@
  */
 
 import type { FsSizes } from "../collectors/df.ts";
+import { parseLoadavg } from "../proc/loadavg.ts";
 import type { MountEntry } from "../proc/mounts.ts";
 import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../proc/diskstats.ts";
-import { USER_HZ } from "../collectors/processes.ts";
+import { USER_HZ } from "../proc/pid.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { Meminfo } from "../proc/meminfo.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
@@ -138,13 +139,10 @@ export function meminfoFamilies(meminfo: Meminfo): MetricFamily[] {
 /**
  * `node_load1`, `node_load5`, `node_load15` from the first three fields of /proc/loadavg.
  *
- * @throws {Error} when the text does not start with three numbers
+ * @throws {ProcParseError} when the text does not start with three numbers
  */
 export function loadFamilies(loadavg: string): MetricFamily[] {
-  const loads = loadavg.trim().split(/\s+/).slice(0, 3).map(Number);
-  if (loads.length < 3 || loads.some((load) => !Number.isFinite(load))) {
-    throw new Error(`"/proc/loadavg" does not start with three load averages`);
-  }
+  const loads = parseLoadavg(loadavg);
   return [["1", "1m"], ["5", "5m"], ["15", "15m"]].map(([minutes, label], index) =>
     single(`node_load${minutes}`, `${label} load average.`, "gauge", loads[index]!)
   );

@@ -9,6 +9,7 @@
  */
 
 import { parsePasswd } from "../proc/passwd.ts";
+import { parseKernelPageBytes } from "../proc/smaps.ts";
 import type { ProcFs } from "./proc_fs.ts";
 
 export { parseKeyNumbers } from "../proc/meminfo.ts";
@@ -82,9 +83,7 @@ export function listTids(fs: ProcFs, pid: number): number[] {
 
 /** Size of a memory page in bytes, from the kernel's own report for lepd's process (or 4096). */
 export function pageSizeBytes(fs: ProcFs): number {
-  const smaps = fs.tryReadTextSync("/proc/self/smaps") ?? "";
-  const match = /^KernelPageSize:\s+(\d+) kB/m.exec(smaps);
-  return match === null ? 4096 : Number(match[1]) * 1024;
+  return parseKernelPageBytes(fs.tryReadTextSync("/proc/self/smaps") ?? "") ?? 4096;
 }
 
 /**

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { type Cpuinfo, CPUINFO_PATH, parseCpuinfo, processorCount } from "../proc/cpuinfo.ts";
+import { ProcParseError } from "../proc/parse_error.ts";
 import { MethodFailure } from "./failure.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
@@ -60,33 +62,15 @@ export const ARM_IMPLEMENTERS: ReadonlyMap<number, string> = new Map([
  */
 const FALLBACK_NAME_KEYS = ["vendor_id", "model name", "cpu model", "cpu", "uarch", "Hardware"];
 
-/** One `key : value` line of /proc/cpuinfo, both trimmed; undefined for other lines. */
-function keyValue(line: string): [key: string, value: string] | undefined {
-  const colon = line.indexOf(":");
-  if (colon < 0) return undefined;
-  return [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
-}
-
-/**
- * The `cpu_name` value of a /proc/cpuinfo text (see the module comment for the rule); never
- * throws, whatever the text holds.
- */
-export function cpuName(cpuinfo: string): string {
-  const lines = cpuinfo.split("\n");
+/** The `cpu_name` value of parsed /proc/cpuinfo fields (see the module comment for the rule). */
+export function cpuNameOf(cpuinfo: Cpuinfo): string {
   // The original read line by line and stopped (crashed) at the first blank line.
-  for (const line of lines) {
-    if (line.trim() === "") break;
-    const value = keyValue(line)?.[1];
-    if (value !== undefined && ORIGINAL_NAME_WORDS.some((word) => value.includes(word))) {
-      return value;
-    }
+  for (const [, value] of cpuinfo.firstBlock) {
+    if (ORIGINAL_NAME_WORDS.some((word) => value.includes(word))) return value;
   }
   const firstValues = new Map<string, string>();
-  for (const line of lines) {
-    const pair = keyValue(line);
-    if (pair !== undefined && pair[1] !== "" && !firstValues.has(pair[0])) {
-      firstValues.set(pair[0], pair[1]);
-    }
+  for (const [key, value] of cpuinfo.fields) {
+    if (value !== "" && !firstValues.has(key)) firstValues.set(key, value);
   }
   const implementer = firstValues.get("CPU implementer");
   if (implementer !== undefined && /^0x[0-9a-f]+$/i.test(implementer)) {
@@ -100,17 +84,32 @@ export function cpuName(cpuinfo: string): string {
   return "unknown";
 }
 
+/** The parsed text, or undefined for a text that is not cpuinfo (empty, garbage). */
+function tryParseCpuinfo(text: string): Cpuinfo | undefined {
+  try {
+    return parseCpuinfo(text);
+  } catch (error) {
+    if (error instanceof ProcParseError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The `cpu_name` value of a /proc/cpuinfo text (see the module comment for the rule); never
+ * throws, whatever the text holds: `unknown` for a text that is not cpuinfo.
+ */
+export function cpuName(text: string): string {
+  const cpuinfo = tryParseCpuinfo(text);
+  return cpuinfo === undefined ? "unknown" : cpuNameOf(cpuinfo);
+}
+
 /**
  * CPUs listed by the `processor : N` lines of /proc/cpuinfo (highest N + 1); 1 when the file
- * has none, as uniprocessor ARM kernels print it; 0 for an empty file.
+ * has none, as uniprocessor ARM kernels print it; 0 for a text that is not cpuinfo (empty).
  */
-export function cpuinfoProcessorCount(cpuinfo: string): number {
-  let highest = -1;
-  for (const match of cpuinfo.matchAll(/^processor\s*:\s*(\d+)\s*$/gm)) {
-    highest = Math.max(highest, Number(match[1]));
-  }
-  if (highest >= 0) return highest + 1;
-  return cpuinfo.trim() === "" ? 0 : 1;
+export function cpuinfoProcessorCount(text: string): number {
+  const cpuinfo = tryParseCpuinfo(text);
+  return cpuinfo === undefined ? 0 : processorCount(cpuinfo);
 }
 
 /** The two lines of `GetCpuInfo`. */
@@ -131,15 +130,20 @@ export const cpuInfoCollector: Collector = {
 };
 
 function readCpuInfo(fs: ProcFs): { cpuCount: number; name: string } {
-  const cpuinfo = fs.tryReadTextSync("/proc/cpuinfo");
+  const text = fs.tryReadTextSync(CPUINFO_PATH);
+  const cpuinfo = text === undefined ? undefined : tryParseCpuinfo(text);
   const numbers = cpuNumbers(fs);
   const highest = numbers.at(-1);
-  const cpuCount = highest !== undefined ? highest + 1 : cpuinfoProcessorCount(cpuinfo ?? "");
+  const cpuCount = highest !== undefined
+    ? highest + 1
+    : cpuinfo === undefined
+    ? 0
+    : processorCount(cpuinfo);
   if (cpuCount === 0) {
     throw new MethodFailure(
       `Cannot count CPUs: "/sys/devices/system/cpu" has no cpuN directory and neither ` +
         `"/proc/stat" nor "/proc/cpuinfo" lists a CPU`,
     );
   }
-  return { cpuCount, name: cpuinfo === undefined ? "unknown" : cpuName(cpuinfo) };
+  return { cpuCount, name: cpuinfo === undefined ? "unknown" : cpuNameOf(cpuinfo) };
 }

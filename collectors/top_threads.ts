@@ -10,11 +10,14 @@ import { type LoadAverages, LOADAVG_PATH, parseLoadavg } from "../proc/loadavg.t
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { parseStatmSharedPages } from "../proc/pid.ts";
 import { parseUptimeSeconds, UPTIME_PATH } from "../proc/uptime.ts";
+import { countUserSessions, UTMP_PATHS } from "../proc/utmp.ts";
 import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { printable, type TaskStat, USER_HZ, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./ps.ts";
 import type { Collector } from "./registry.ts";
+
+export { countUserSessions } from "../proc/utmp.ts";
 import type { Interval, SampledSource } from "./sampler.ts";
 import {
   cpuPercent,
@@ -186,23 +189,8 @@ export function topRows(
   return rows.sort((a, b) => b.cpuPercent - a.cpuPercent || a.stat.pid - b.stat.pid);
 }
 
-/** Size of one utmp record in glibc on 64-bit Linux and on 32-bit ARM. */
-const UTMP_RECORD_BYTES = 384;
-/** `ut_type` of a logged-in user's session. */
-const USER_PROCESS = 7;
-
-/** Logged-in sessions in the utmp file, as `top` and `uptime` count users (0 when absent). */
-export function countUserSessions(utmp: Uint8Array): number {
-  const view = new DataView(utmp.buffer, utmp.byteOffset, utmp.byteLength);
-  let sessions = 0;
-  for (let offset = 0; offset + UTMP_RECORD_BYTES <= utmp.length; offset += UTMP_RECORD_BYTES) {
-    if (view.getInt16(offset, true) === USER_PROCESS) sessions++;
-  }
-  return sessions;
-}
-
 async function readUserSessions(fs: ProcFs): Promise<number> {
-  for (const path of ["/run/utmp", "/var/run/utmp"]) {
+  for (const path of UTMP_PATHS) {
     try {
       return countUserSessions(await fs.readBytes(path));
     } catch {

@@ -29,9 +29,10 @@
  * @module
  */
 
-import { counterDelta } from "./counter.ts";
+import { counterDelta } from "../proc/counter.ts";
 import { MethodFailure } from "./failure.ts";
-import { Policy, printable, type TaskStat, USER_HZ, type UserNames } from "./processes.ts";
+import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
+import { printable, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 import type { Interval } from "./sampler.ts";
 import type { Snapshot, TaskSampling, ThreadEntry } from "./task_snapshots.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { counterRate } from "./counter.ts";
+import { counterRate } from "../proc/counter.ts";
 import type { ProcStat } from "./proc_stat.ts";
 import type { Collector } from "./registry.ts";
 import type { SampledSource } from "./sampler.ts";

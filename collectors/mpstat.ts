@@ -11,7 +11,7 @@
  * @module
  */
 
-import { counterDelta, counterRate } from "./counter.ts";
+import { counterDelta, counterRate } from "../proc/counter.ts";
 import { INTERRUPTS_PATH, parseIrqTable, SOFTIRQS_PATH } from "../proc/interrupts.ts";
 import { ProcParseError } from "../proc/parse_error.ts";
 import { type IrqRates, irqRates, type IrqTable } from "./interrupts.ts";

@@ -8,7 +8,8 @@
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import { listPids, parseCmdline, parseTaskStat, printable } from "./processes.ts";
+import { parseCmdline, parseTaskStat } from "../proc/pid.ts";
+import { listPids, printable } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 
 /** One process of the procrank table; memory in KiB. */

@@ -11,14 +11,8 @@
 
 import { MEMINFO_PATH, parseMeminfo, requireMemTotal } from "../proc/meminfo.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import {
-  Policy,
-  printable,
-  type TaskStat,
-  USER_HZ,
-  userLabel,
-  type UserNames,
-} from "./processes.ts";
+import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
+import { printable, userLabel, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 import type { Interval } from "./sampler.ts";
 import {

@@ -16,14 +16,8 @@ import {
 import { MethodFailure } from "./failure.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import {
-  listPids,
-  parseCmdline,
-  parseStatusUid,
-  printable,
-  userLabel,
-  type UserNames,
-} from "./processes.ts";
+import { parseCmdline, parseStatusUid } from "../proc/pid.ts";
+import { listPids, printable, userLabel, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";
 
 /** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */

@@ -8,12 +8,12 @@
 
 import { type LoadAverages, LOADAVG_PATH, parseLoadavg } from "../proc/loadavg.ts";
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
-import { parseStatmSharedPages } from "../proc/pid.ts";
+import { parseStatmSharedPages, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { parseUptimeSeconds, UPTIME_PATH } from "../proc/uptime.ts";
 import { countUserSessions, UTMP_PATHS } from "../proc/utmp.ts";
 import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import { printable, type TaskStat, USER_HZ, userLabel, type UserNames } from "./processes.ts";
+import { printable, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./ps.ts";
 import type { Collector } from "./registry.ts";
 

@@ -7,19 +7,18 @@
 
 import assert from "node:assert/strict";
 import { parseCpuinfo, processorCount } from "../../proc/cpuinfo.ts";
-import { ProcParseError } from "../../proc/parse_error.ts";
-import { capturedFiles, capturedText } from "./fixture.ts";
+import { capturedFiles, capturedText, testNotTheFile } from "./fixture.ts";
 
-for (const text of ["", "\n \n", "garbage", "\u0000\u0001\u0002\nno colons here\n"]) {
-  Deno.test(`parseCpuinfo: ${JSON.stringify(text)} is a ProcParseError`, () => {
-    assert.throws(
-      () => parseCpuinfo(text),
-      (error) =>
-        error instanceof ProcParseError &&
-        error.message === 'Cannot parse "/proc/cpuinfo": no line is a key and a value',
-    );
-  });
-}
+testNotTheFile("parseCpuinfo", parseCpuinfo, {
+  path: "/proc/cpuinfo",
+  problem: "no line is a key and a value",
+  cases: {
+    empty: "",
+    "blank lines": "\n \n",
+    garbage: "garbage",
+    "control bytes and no colon": "\u0000\u0001\u0002\nno colons here\n",
+  },
+});
 
 Deno.test("parseCpuinfo: trimmed fields, the first block ends at the first blank line", () => {
   assert.deepEqual(

@@ -1,11 +1,15 @@
 /**
- * The captured kernel files of tests/fixtures for the parser tests of tests/proc/: every tree
- * (x86 and ARM machines, synthetic trees) that holds a given file.
+ * The captured kernel files of tests/fixtures for the parser tests of tests/proc/ (every tree,
+ * x86 and ARM machines and synthetic ones, that holds a given file), and the shared table of
+ * texts that are not the file.
  *
  * @module
  */
 
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { MethodFailure } from "../../collectors/failure.ts";
+import { ProcParseError } from "../../proc/parse_error.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 
@@ -36,4 +40,30 @@ export function capturedFiles(path: string): CapturedFile[] {
 /** The text of `tests/fixtures/<tree>/<path>`. */
 export function capturedText(tree: string, path: string): string {
   return Deno.readTextFileSync(`${FIXTURES}${tree}/${path}`);
+}
+
+/**
+ * Registers one test per text that is not the kernel file: `parse` must throw the
+ * `ProcParseError` of `path` with `problem` (`Cannot parse "<path>": <problem>`), which is also a
+ * `MethodFailure`.
+ *
+ * @param parser the parser's name, for the test names
+ * @param cases texts by case name (`empty`, `garbage`, `truncated before …`)
+ */
+export function testNotTheFile(
+  parser: string,
+  parse: (text: string) => unknown,
+  expected: { path: string; problem: string; cases: Record<string, string> },
+): void {
+  for (const [name, text] of Object.entries(expected.cases)) {
+    Deno.test(`${parser}: ${name} is a ProcParseError naming ${expected.path}`, () => {
+      assert.throws(
+        () => parse(text),
+        (error) =>
+          error instanceof ProcParseError && error instanceof MethodFailure &&
+          error.path === expected.path && error.problem === expected.problem &&
+          error.message === `Cannot parse "${expected.path}": ${expected.problem}`,
+      );
+    });
+  }
 }

@@ -7,27 +7,21 @@
 
 import assert from "node:assert/strict";
 import { parseIrqTable } from "../../proc/interrupts.ts";
-import { ProcParseError } from "../../proc/parse_error.ts";
-import { capturedFiles, capturedText } from "./fixture.ts";
+import { capturedFiles, capturedText, testNotTheFile } from "./fixture.ts";
 
-const NOT_A_TABLE: { name: string; text: string }[] = [
-  { name: "empty", text: "" },
-  { name: "garbage", text: "\u0000\u0001\u0002\n" },
-  { name: "lines without their header (cut at the top)", text: "  0: 1 2 timer\n  1: 3 4 i8042\n" },
-  { name: "another file (/proc/stat)", text: "cpu  1 2 3 4\nintr 5 6\n" },
-];
+const NOT_A_TABLE: Record<string, string> = {
+  empty: "",
+  garbage: "\u0000\u0001\u0002\n",
+  "lines without their header (cut at the top)": "  0: 1 2 timer\n  1: 3 4 i8042\n",
+  "another file (/proc/stat)": "cpu  1 2 3 4\nintr 5 6\n",
+};
 
-for (const { name, text } of NOT_A_TABLE) {
-  for (const path of ["/proc/interrupts", "/proc/softirqs"] as const) {
-    Deno.test(`parseIrqTable: ${name} is a ProcParseError naming ${path}`, () => {
-      assert.throws(
-        () => parseIrqTable(text, path),
-        (error) =>
-          error instanceof ProcParseError && error.path === path &&
-          error.message === `Cannot parse "${path}": no header line of "CPUn" columns`,
-      );
-    });
-  }
+for (const path of ["/proc/interrupts", "/proc/softirqs"] as const) {
+  testNotTheFile("parseIrqTable", (text) => parseIrqTable(text, path), {
+    path,
+    problem: 'no header line of "CPUn" columns',
+    cases: NOT_A_TABLE,
+  });
 }
 
 Deno.test("parseIrqTable: a table cut inside a line keeps the counts it has", () => {

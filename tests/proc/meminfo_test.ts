@@ -6,32 +6,23 @@
  */
 
 import assert from "node:assert/strict";
-import { MethodFailure } from "../../collectors/failure.ts";
 import { meminfoKib, parseMeminfo, requireMemTotal } from "../../proc/meminfo.ts";
-import { ProcParseError } from "../../proc/parse_error.ts";
-import { capturedFiles, capturedText } from "./fixture.ts";
+import { capturedFiles, capturedText, testNotTheFile } from "./fixture.ts";
 
 const NO_MEMTOTAL = 'Cannot parse "/proc/meminfo": it has no "MemTotal" line';
 
-const NOT_MEMINFO: { name: string; text: string }[] = [
-  { name: "empty", text: "" },
-  { name: "only blank lines", text: "\n\n\n" },
-  { name: "garbage", text: "\u0000\u0001 not a kernel file at all\n" },
-  { name: "another file (/proc/loadavg)", text: "0.12 0.34 0.56 1/234 5678\n" },
-  { name: "truncated before MemTotal's value", text: "MemTotal:" },
-  { name: "MemTotal without a number", text: "MemTotal:        lots kB\nMemFree: 1 kB\n" },
-];
-
-for (const { name, text } of NOT_MEMINFO) {
-  Deno.test(`parseMeminfo: ${name} is a ProcParseError naming /proc/meminfo`, () => {
-    assert.throws(
-      () => parseMeminfo(text),
-      (error) =>
-        error instanceof ProcParseError && error instanceof MethodFailure &&
-        error.path === "/proc/meminfo" && error.message === NO_MEMTOTAL,
-    );
-  });
-}
+testNotTheFile("parseMeminfo", parseMeminfo, {
+  path: "/proc/meminfo",
+  problem: 'it has no "MemTotal" line',
+  cases: {
+    empty: "",
+    "only blank lines": "\n\n\n",
+    garbage: "\u0000\u0001 not a kernel file at all\n",
+    "another file (/proc/loadavg)": "0.12 0.34 0.56 1/234 5678\n",
+    "truncated before MemTotal's value": "MemTotal:",
+    "MemTotal without a number": "MemTotal:        lots kB\nMemFree: 1 kB\n",
+  },
+});
 
 const PARSE_CASES: { name: string; text: string; expected: [string, number][] }[] = [
   {

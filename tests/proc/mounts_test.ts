@@ -7,8 +7,7 @@
 
 import assert from "node:assert/strict";
 import { decodeMountField, parseMounts, parseMountTable } from "../../proc/mounts.ts";
-import { ProcParseError } from "../../proc/parse_error.ts";
-import { capturedFiles, capturedText } from "./fixture.ts";
+import { capturedFiles, capturedText, testNotTheFile } from "./fixture.ts";
 
 const DECODE_CASES: [field: string, expected: string][] = [
   ["/plain", "/plain"],
@@ -69,16 +68,15 @@ for (const { name, text, expected } of TABLE_CASES) {
   });
 }
 
-for (const text of ["garbage", "\u0000\u0001\u0002", "lonely\nlines\n"]) {
-  Deno.test(`parseMountTable: ${JSON.stringify(text)} is a ProcParseError`, () => {
-    assert.throws(
-      () => parseMountTable(text),
-      (error) =>
-        error instanceof ProcParseError &&
-        error.message === 'Cannot parse "/proc/mounts": no line has a device and a mount point',
-    );
-  });
-}
+testNotTheFile("parseMountTable", parseMountTable, {
+  path: "/proc/mounts",
+  problem: "no line has a device and a mount point",
+  cases: {
+    garbage: "garbage",
+    "control bytes": "\u0000\u0001\u0002",
+    "one-field lines": "lonely\nlines\n",
+  },
+});
 
 Deno.test("parseMounts: device, mount point and type only", () => {
   assert.deepEqual(parseMounts("tmpfs /run tmpfs rw,nosuid 0 0\n"), [

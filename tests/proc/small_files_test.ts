@@ -7,24 +7,22 @@
 
 import assert from "node:assert/strict";
 import { parseLoadavg } from "../../proc/loadavg.ts";
-import { ProcParseError } from "../../proc/parse_error.ts";
 import { parsePasswd } from "../../proc/passwd.ts";
 import { parseUptimeSeconds } from "../../proc/uptime.ts";
-import { capturedFiles, capturedText } from "./fixture.ts";
+import { capturedFiles, capturedText, testNotTheFile } from "./fixture.ts";
 
-const NOT_LOADAVG = ["", "\n", "garbage", "0.13 0.09", "0.13 0.09 x 2/106 3256", "-1 0 0 1/1 1"];
-
-for (const text of NOT_LOADAVG) {
-  Deno.test(`parseLoadavg: ${JSON.stringify(text)} is a ProcParseError`, () => {
-    assert.throws(
-      () => parseLoadavg(text),
-      (error) =>
-        error instanceof ProcParseError &&
-        error.message ===
-          'Cannot parse "/proc/loadavg": it does not start with three load averages',
-    );
-  });
-}
+testNotTheFile("parseLoadavg", parseLoadavg, {
+  path: "/proc/loadavg",
+  problem: "it does not start with three load averages",
+  cases: {
+    empty: "",
+    "a blank line": "\n",
+    garbage: "garbage",
+    "cut after two averages": "0.13 0.09",
+    "a third that is not a number": "0.13 0.09 x 2/106 3256",
+    "a negative load": "-1 0 0 1/1 1",
+  },
+});
 
 Deno.test("parseLoadavg: the captured files, and a text cut after the third average", () => {
   assert.deepEqual(parseLoadavg(capturedText("x86_64-vm", "proc/loadavg")), [0.13, 0.09, 0.03]);
@@ -36,14 +34,16 @@ Deno.test("parseLoadavg: the captured files, and a text cut after the third aver
   assert.deepEqual(parseLoadavg("12.00 7 0.5"), [12, 7, 0.5]);
 });
 
-for (const text of ["", "garbage", " 12.5 3", "-5 1"]) {
-  Deno.test(`parseUptimeSeconds: ${JSON.stringify(text)} is a ProcParseError`, () => {
-    assert.throws(() => parseUptimeSeconds(text), {
-      name: "ProcParseError",
-      message: 'Cannot parse "/proc/uptime": it does not start with the seconds since boot',
-    });
-  });
-}
+testNotTheFile("parseUptimeSeconds", parseUptimeSeconds, {
+  path: "/proc/uptime",
+  problem: "it does not start with the seconds since boot",
+  cases: {
+    empty: "",
+    garbage: "garbage",
+    "a leading blank": " 12.5 3",
+    "a negative number": "-5 1",
+  },
+});
 
 Deno.test("parseUptimeSeconds: the captured files and a text cut after the first field", () => {
   assert.equal(parseUptimeSeconds(capturedText("x86_64-vm", "proc/uptime")), 1268.44);

@@ -6,28 +6,20 @@
  */
 
 import assert from "node:assert/strict";
-import { ProcParseError } from "../../proc/parse_error.ts";
 import { parseCpuTimes, parseProcStat } from "../../proc/stat.ts";
-import { capturedFiles, capturedText } from "./fixture.ts";
+import { capturedFiles, capturedText, testNotTheFile } from "./fixture.ts";
 
-const NOT_STAT: { name: string; text: string }[] = [
-  { name: "empty", text: "" },
-  { name: "garbage", text: "\u0000\u0001\u0002 what\n" },
-  { name: "the counters without the cpu lines", text: "intr 5 0\nctxt 7\nsoftirq 2 0\n" },
-  { name: "another file (/proc/meminfo)", text: "MemTotal: 1000 kB\n" },
-  { name: "only cpuN lines, truncated at the top", text: "cpu0 1 2 3 4\ncpu1 1 2 3 4\n" },
-];
-
-for (const { name, text } of NOT_STAT) {
-  Deno.test(`parseProcStat: ${name} is a ProcParseError`, () => {
-    assert.throws(
-      () => parseProcStat(text),
-      (error) =>
-        error instanceof ProcParseError &&
-        error.message === 'Cannot parse "/proc/stat": it has no "cpu" line',
-    );
-  });
-}
+testNotTheFile("parseProcStat", parseProcStat, {
+  path: "/proc/stat",
+  problem: 'it has no "cpu" line',
+  cases: {
+    empty: "",
+    garbage: "\u0000\u0001\u0002 what\n",
+    "the counters without the cpu lines": "intr 5 0\nctxt 7\nsoftirq 2 0\n",
+    "another file (/proc/meminfo)": "MemTotal: 1000 kB\n",
+    "only cpuN lines, truncated at the top": "cpu0 1 2 3 4\ncpu1 1 2 3 4\n",
+  },
+});
 
 Deno.test("parseProcStat: a text cut after the cpu line reads the missing counters as 0", () => {
   const stat = parseProcStat("cpu  10 1 5 100 2 0 0 0 0 0\ncpu0 10 1 5 100 2 0 0 0 0 0\nintr 99");

@@ -5,28 +5,20 @@
  */
 
 import assert from "node:assert/strict";
-import { ProcParseError } from "../../proc/parse_error.ts";
 import { parseVmCounters, parseVmstat, vmCounters } from "../../proc/vmstat.ts";
-import { capturedText } from "./fixture.ts";
+import { capturedText, testNotTheFile } from "./fixture.ts";
 
-const NOT_VMSTAT: { name: string; text: string }[] = [
-  { name: "empty", text: "" },
-  { name: "blank lines", text: "\n\n" },
-  { name: "garbage", text: "\u0000\u0001\u0002\n?? !!\n" },
-  { name: "another file (/proc/meminfo)", text: "MemTotal:  1000 kB\nMemFree:  10 kB\n" },
-  { name: "truncated inside the first name", text: "nr_free_pa" },
-];
-
-for (const { name, text } of NOT_VMSTAT) {
-  Deno.test(`parseVmstat: ${name} is a ProcParseError`, () => {
-    assert.throws(
-      () => parseVmstat(text),
-      (error) =>
-        error instanceof ProcParseError &&
-        error.message === 'Cannot parse "/proc/vmstat": no line is a counter name and a number',
-    );
-  });
-}
+testNotTheFile("parseVmstat", parseVmstat, {
+  path: "/proc/vmstat",
+  problem: "no line is a counter name and a number",
+  cases: {
+    empty: "",
+    "blank lines": "\n\n",
+    garbage: "\u0000\u0001\u0002\n?? !!\n",
+    "another file (/proc/meminfo)": "MemTotal:  1000 kB\nMemFree:  10 kB\n",
+    "truncated inside the first name": "nr_free_pa",
+  },
+});
 
 Deno.test("parseVmstat: a text cut in the middle keeps the counters before the cut", () => {
   assert.deepEqual([...parseVmstat("nr_free_pages 12\npgpgin 7\npgpgou")], [

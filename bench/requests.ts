@@ -1,7 +1,8 @@
 /**
  * Throughput and latency of the daemon core, measured against a real daemon on loopback.
  *
- * Run with `deno task bench` (starts its own daemon on a free port). Reports, for one
+ * Run with `deno run -A --unstable-worker-options bench/requests.ts` (starts its own daemon on a
+ * free port; `deno task bench` runs bench/footprint.ts). Reports, for one
  * persistent connection, sequential requests per second for SayHello and the latency of every
  * GetProc* method, then the daemon's resident memory before and after 200 concurrent clients.
  *

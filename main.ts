@@ -425,15 +425,16 @@ export async function main(args: readonly string[]): Promise<number> {
     log.error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
     return 1;
   }
+  // The metrics line comes first: "listening on" is the line that says start-up is complete.
+  if (worker.metricsAddress !== undefined) {
+    const { hostname: metricsHost, port: metricsPort } = worker.metricsAddress;
+    log.info(`Prometheus metrics on http://${listenAddress(metricsHost, metricsPort)}/metrics`);
+  }
   const { hostname, port } = worker.address;
   log.info(
     `lepd ${VERSION} listening on ${hostname}:${port} with ${registry.names().length} methods` +
       (options.root === "/" ? "" : ` reading under ${options.root}`),
   );
-  if (worker.metricsAddress !== undefined) {
-    const { hostname: metricsHost, port: metricsPort } = worker.metricsAddress;
-    log.info(`Prometheus metrics on http://${listenAddress(metricsHost, metricsPort)}/metrics`);
-  }
 
   // SIG_IGN once more: Deno installs its SIGUSR1 handler half a second after start.
   const again = setTimeout(ignoreSigusr1, 1000);

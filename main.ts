@@ -421,8 +421,8 @@ export async function main(args: readonly string[]): Promise<number> {
       onDeath: workerDeath.resolve,
     });
   } catch (error) {
-    const { hostname, port } = options.server;
-    log.error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
+    // The worker's message names the address that could not be bound.
+    log.error((error as Error).message);
     return 1;
   }
   // The metrics line comes first: "listening on" is the line that says start-up is complete.

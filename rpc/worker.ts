@@ -49,7 +49,13 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       const log = new Logger(message.config.logLevel, "rpc");
       try {
         server = new RpcServer(message.config, { methods: message.methods, call, log });
-        const address = server.start();
+        let address: Deno.NetAddr;
+        try {
+          address = server.start();
+        } catch (error) {
+          const { hostname, port } = message.config;
+          throw new Error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
+        }
         const { metrics } = message.config;
         let metricsAddress: Deno.NetAddr | undefined;
         if (metrics !== undefined) {
@@ -57,7 +63,14 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
             scrape,
             log: new Logger(message.config.logLevel, "metrics"),
           });
-          metricsAddress = metricsServer.start();
+          try {
+            metricsAddress = metricsServer.start();
+          } catch (error) {
+            throw new Error(
+              `Cannot listen on ${metrics.hostname}:${metrics.port} (--metrics-listen): ` +
+                (error as Error).message,
+            );
+          }
         }
         post({
           type: "listening",

@@ -578,7 +578,9 @@ Deno.test({
     try {
       await assert.rejects(
         () => startDaemon(["--metrics-listen", `127.0.0.1:${taken.addr.port}`]),
-        /did not start \(1\):[^]*Cannot listen/,
+        new RegExp(
+          `did not start \\(1\\):[^]*Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port} \\(--metrics-listen\\)`,
+        ),
       );
     } finally {
       taken.close();

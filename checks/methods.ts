@@ -15,7 +15,7 @@
 import { createRegistry } from "../collectors/methods.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { Logger } from "../log.ts";
-import type { Command } from "../main.ts";
+import type { Command } from "../flags.ts";
 
 /** The check flags taken out of a command line. */
 export interface CheckFlags {

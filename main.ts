@@ -12,7 +12,7 @@ import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 import { createRegistry } from "./collectors/methods.ts";
 import { Scraper } from "./collectors/metrics.ts";
-import { removeStaleRecordings } from "./collectors/perf.ts";
+import { removeStaleRecordings } from "./perf/service.ts";
 import { ProcFs } from "./collectors/proc_fs.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";

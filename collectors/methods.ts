@@ -13,7 +13,7 @@ import { dfCollector } from "./df.ts";
 import { dmesgCollector } from "./dmesg.ts";
 import { freeCollector } from "./free.ts";
 import { listAllMethod, sayHello } from "./hello.ts";
-import { createPerfCollectors, resolvePerf } from "./perf.ts";
+import { createPerfCollectors, resolvePerf } from "../perf/service.ts";
 import { interruptsSource, softirqsSource } from "./interrupts.ts";
 import { diskstatsSource, iostatCollector } from "./iostat.ts";
 import { iotopCollector } from "./iotop.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { MethodFailure } from "./failure.ts";
+import { MethodFailure } from "../collectors/failure.ts";
 
 interface Job<T> {
   key: string;

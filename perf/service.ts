@@ -17,13 +17,13 @@
  * @module
  */
 
-import { MethodFailure } from "./failure.ts";
-import { formatFolded, StackFolder } from "./flame_fold.ts";
-import { RecordingQueue } from "./perf_queue.ts";
-import { CappedOutput, type CappedText, type ChildRun, runChild } from "./perf_runner.ts";
-import { ProcFs } from "./proc_fs.ts";
-import { parseStatusUid } from "./processes.ts";
-import type { Collector } from "./registry.ts";
+import { MethodFailure } from "../collectors/failure.ts";
+import { formatFolded, StackFolder } from "./fold.ts";
+import { RecordingQueue } from "./queue.ts";
+import { CappedOutput, type CappedText, type ChildRun, runChild } from "./runner.ts";
+import { ProcFs } from "../collectors/proc_fs.ts";
+import { parseStatusUid } from "../proc/pid.ts";
+import type { Collector } from "../collectors/registry.ts";
 
 /**
  * Where perf is looked for, in the order of root's default PATH on Debian and Ubuntu, so lepd
@@ -38,7 +38,7 @@ export const PERF_DIRECTORIES: readonly string[] = [
   "/bin",
 ];
 
-/** Defaults of the perf bounds; main.ts exposes them as flags. */
+/** Defaults of the perf bounds; flags.ts exposes them as flags. */
 export const PERF_DEFAULTS = {
   /** `--perf-max-output-bytes`: largest perf text returned (the original cut at 16 KiB). */
   maxOutputBytes: 8 * 1024 * 1024,

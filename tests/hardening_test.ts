@@ -15,13 +15,13 @@ import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import { escapeControls, Logger } from "../log.ts";
 import { parseFlags } from "../main.ts";
-import { foldPerfScript } from "../collectors/flame_fold.ts";
+import { foldPerfScript } from "../perf/fold.ts";
 import {
   hideKernelAddresses,
   RECORDING_DIR_PREFIX,
   resolvePerf,
   trustedPath,
-} from "../collectors/perf.ts";
+} from "../perf/service.ts";
 import type { MethodOutcome, ServerConfig } from "../rpc/messages.ts";
 import { RpcServer } from "../rpc/server.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";

@@ -16,7 +16,7 @@ import {
   parseFrameLine,
   sampleCommand,
   StackFolder,
-} from "../collectors/flame_fold.ts";
+} from "../perf/fold.ts";
 import {
   createPerfCollectors,
   parsePerfVersion,
@@ -29,9 +29,9 @@ import {
   perfReportArgs,
   perfScriptArgs,
   resolvePerf,
-} from "../collectors/perf.ts";
-import { RecordingQueue } from "../collectors/perf_queue.ts";
-import { CappedOutput, runChild } from "../collectors/perf_runner.ts";
+} from "../perf/service.ts";
+import { RecordingQueue } from "../perf/queue.ts";
+import { CappedOutput, runChild } from "../perf/runner.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import type { CollectorContext } from "../collectors/registry.ts";
 import { Registry } from "../collectors/registry.ts";

@@ -50,11 +50,6 @@ export class RecordingQueue<T> {
     return this.#waiting;
   }
 
-  /** The key of the running job, if any. */
-  get runningKey(): string | undefined {
-    return this.#running?.key;
-  }
-
   /**
    * Runs (or joins) the job for `key`. `start` is called only when the job's turn comes, with
    * a signal that aborts at close().

@@ -23,8 +23,6 @@ export interface ChildRun {
   status: Deno.CommandStatus;
   /** The start of the child's stderr (up to `maxStderrBytes`), decoded leniently. */
   stderr: string;
-  /** Wall time from spawn to reaping, in milliseconds. */
-  elapsedMs: number;
 }
 
 /** Options of {@linkcode runChild}. */
@@ -105,7 +103,6 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * @throws {Deno.errors.NotFound} when the executable does not exist (and other spawn errors)
  */
 export async function runChild(executable: string, options: RunChildOptions): Promise<ChildRun> {
-  const started = performance.now();
   const child = new Deno.Command(executable, {
     args: [...options.args],
     env: options.env,
@@ -181,7 +178,7 @@ export async function runChild(executable: string, options: RunChildOptions): Pr
   }
 
   const stderr = new TextDecoder().decode(concatBytes(stderrChunks, stderrBytes));
-  return { end, status, stderr, elapsedMs: performance.now() - started };
+  return { end, status, stderr };
 }
 
 /** Where a capped output may be cut. */

@@ -57,6 +57,8 @@ export class Registry {
   readonly #fs: ProcFs;
   readonly #log: Logger;
   readonly #maxResultBytes: number;
+  /** What the collectors share (sampled sources, the perf service), released after them. */
+  readonly #owned: { close(): void | Promise<void> }[] = [];
   /** What every collector is given; rebuilt only when a method is registered. */
   #context: CollectorContext | undefined;
 
@@ -81,6 +83,15 @@ export class Registry {
     this.#collectors.set(method, collector);
     this.#stats.set(method, { calls: 0, failures: 0, totalMs: 0 });
     this.#context = undefined;
+    return this;
+  }
+
+  /**
+   * Hands the registry something several collectors share (the sampled sources, the perf
+   * service): close() releases it once, after the collectors, so no collector has to.
+   */
+  own(resource: { close(): void | Promise<void> }): this {
+    this.#owned.push(resource);
     return this;
   }
 
@@ -145,13 +156,23 @@ export class Registry {
     return unavailable;
   }
 
-  /** Closes every collector (at shutdown); failures are logged, never thrown. */
+  /**
+   * Closes every collector, then what they share (at shutdown); failures are logged, never
+   * thrown.
+   */
   async close(): Promise<void> {
     for (const [method, collector] of this.#collectors) {
       try {
         await collector.close?.();
       } catch (error) {
         this.#log.warn(`Closing ${method} failed: ${(error as Error).message}`);
+      }
+    }
+    for (const resource of this.#owned.splice(0)) {
+      try {
+        await resource.close();
+      } catch (error) {
+        this.#log.warn(`Closing a shared resource failed: ${(error as Error).message}`);
       }
     }
   }

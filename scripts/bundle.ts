@@ -8,8 +8,8 @@
  * - `dist/worker.js`: the network worker, which main.ts starts from a URL beside its own module
  *   (`rpc/worker_host.ts`) — a bundler cannot follow that, so it is a third entry point,
  *
- * which run with `deno run --allow-all --unstable-worker-options --v8-flags=--single-threaded
- * dist/lepd.js` on any machine with that Deno: no sources, no npm cache, no network
+ * which run with `deno run --allow-all --unstable-worker-options
+ * --v8-flags=--max-semi-space-size=1,--optimize-for-size dist/lepd.js` on any machine with that Deno: no sources, no npm cache, no network
  * (docs/install.md). The files import nothing but Node built-ins (`node:…`), which this script
  * checks.
  *

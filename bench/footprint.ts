@@ -21,6 +21,7 @@
  * deno task bench --only throughput,dashboard       # some parts
  * deno task bench --target 10.0.0.5:12307           # any server (req/s only without --pid)
  * deno task bench --servers "lepd lepd@--max-semi-space-size=1 hop"   # lepd with other V8 flags
+ * deno task bench --servers "lepd before hop" --baseline ../old   # another checkout's lepd
  * ```
  *
  * CPU is user plus system time of the server process (all its threads) from /proc/<pid>/stat;
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     "soak-minutes": { type: "string", default: "10" },
     servers: { type: "string", default: "lepd hop bare" },
     mix: { type: "string" },
+    baseline: { type: "string" },
   },
 });
 
@@ -101,10 +103,15 @@ function rssMiB(pid: number, field = "VmRSS"): number {
 }
 
 /** Starts a server program that prints its port on stdout, or lepd (which logs it on stderr). */
-async function spawn(name: string, args: string[], portFrom: "stdout" | "stderr"): Promise<Server> {
+async function spawn(
+  name: string,
+  args: string[],
+  portFrom: "stdout" | "stderr",
+  cwd: string | URL = new URL("../", import.meta.url),
+): Promise<Server> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    cwd: new URL("../", import.meta.url),
+    cwd,
     stdin: "null",
     stdout: portFrom === "stdout" ? "piped" : "null",
     stderr: portFrom === "stderr" ? "piped" : "inherit",
@@ -146,8 +153,11 @@ async function spawn(name: string, args: string[], portFrom: "stdout" | "stderr"
  * lepd with the start task's flags, or with other V8 flags: `lepd@FLAGS` runs it with
  * `--v8-flags=FLAGS` instead (`lepd@` with none), to compare settings side by side.
  */
-function startLepd(spec: string): Promise<Server> {
-  let args = denoConfig.tasks.start.split(/\s+/).slice(1);
+async function startLepd(spec: string, checkout?: string): Promise<Server> {
+  const config = checkout === undefined
+    ? denoConfig
+    : JSON.parse(await Deno.readTextFile(`${checkout}/deno.json`));
+  let args = (config.tasks.start as string).split(/\s+/).slice(1);
   const at = spec.indexOf("@");
   if (at >= 0) {
     const flags = spec.slice(at + 1);
@@ -157,7 +167,12 @@ function startLepd(spec: string): Promise<Server> {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = probe.addr.port;
   probe.close();
-  return spawn(spec, [...args, "--port", String(port), "--hostname", "127.0.0.1"], "stderr");
+  return spawn(
+    spec,
+    [...args, "--port", String(port), "--hostname", "127.0.0.1"],
+    "stderr",
+    checkout,
+  );
 }
 
 function startReference(name: "hop" | "bare"): Promise<Server> {
@@ -392,8 +407,13 @@ try {
     });
   } else {
     for (const name of values.servers.split(/[\s;]+/).filter((name) => name !== "")) {
+      if (name === "before" && values.baseline === undefined) {
+        throw new Error('The server "before" needs --baseline DIR (a checkout of lepd)');
+      }
       servers.push(
-        name.startsWith("lepd")
+        name === "before"
+          ? await startLepd(name, values.baseline)
+          : name.startsWith("lepd")
           ? await startLepd(name)
           : await startReference(name as "hop" | "bare"),
       );

@@ -476,10 +476,6 @@ export function cgtopCollector(
     async collect() {
       return formatCgtop(cgtopRows(await options.cgroups.interval()));
     },
-    close() {
-      options.cgroups.stop();
-      return Promise.resolve();
-    },
     probe({ fs }) {
       return Promise.try(() => {
         try {

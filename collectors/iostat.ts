@@ -222,10 +222,6 @@ export function formatIostat(banner: string, rows: readonly IostatRow[]): string
  */
 export function iostatCollector(options: { diskstats: SampledSource<DiskStats> }): Collector {
   return {
-    close() {
-      options.diskstats.stop();
-      return Promise.resolve();
-    },
     async collect({ fs }) {
       const interval = await options.diskstats.interval();
       const sysBlock = fs.tryReadDirNames("/sys/block");

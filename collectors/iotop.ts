@@ -268,10 +268,6 @@ export function iotopCollector(
   options: { sampling: TaskSampling; users: UserNames; ioprio?: IoprioReader },
 ): Collector {
   return {
-    close() {
-      options.sampling.threads.stop();
-      return Promise.resolve();
-    },
     async collect({ fs }) {
       const interval = await options.sampling.threads.interval();
       if (interval.latest.size === 0) {

@@ -7,30 +7,28 @@
  */
 
 import type { Logger } from "../log.ts";
-import { cgroupSource, cgtopCollector } from "./cgtop.ts";
+import { cgtopCollector } from "./cgtop.ts";
 import { cpuInfoCollector } from "./cpuinfo.ts";
 import { dfCollector } from "./df.ts";
 import { dmesgCollector } from "./dmesg.ts";
 import { freeCollector } from "./free.ts";
 import { listAllMethod, sayHello } from "./hello.ts";
 import { createPerfCollectors, resolvePerf } from "../perf/service.ts";
-import { interruptsSource, softirqsSource } from "./interrupts.ts";
-import { diskstatsSource, iostatCollector } from "./iostat.ts";
+import { iostatCollector } from "./iostat.ts";
 import { iotopCollector } from "./iotop.ts";
 import { irqInfoCollector } from "./irq_info.ts";
 import { mpstatCollector, mpstatInterruptsCollector } from "./mpstat.ts";
 import { PROC_FILE_METHODS, procFileCollector } from "./proc_files.ts";
 import type { ProcFs } from "./proc_fs.ts";
-import { procStatSource } from "./proc_stat.ts";
 import { pageSizeBytes, UserNames } from "./processes.ts";
 import { procrankCollector } from "./procrank.ts";
 import { psCollector } from "./ps.ts";
 import { Registry } from "./registry.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { smemCollector } from "./smem.ts";
-import { TaskSampling } from "./task_snapshots.ts";
+import { Sources } from "./sources.ts";
 import { topThreadsCollector } from "./top_threads.ts";
-import { vmCountersSource, vmstatCollector } from "./vmstat.ts";
+import { vmstatCollector } from "./vmstat.ts";
 
 /** Bounds and timing of the collectors, from the command line. */
 export interface CollectorOptions {
@@ -44,19 +42,28 @@ export interface CollectorOptions {
   perf: { maxOutputBytes: number; deadlineMs: number; queueLength: number };
   /** Timing of the sampled sources (tests shorten the interval). */
   sampling?: SamplingOptions;
+  /**
+   * The sampled sources the methods share (default: created here from `fs` and `sampling`;
+   * tests pass their own to watch them). The registry owns them either way: its close() stops
+   * each one once.
+   */
+  sources?: Sources;
 }
 
-/** Creates the registry with every collector registered. */
+/**
+ * Creates the registry with every collector registered. What the collectors share, the sampled
+ * sources and the perf service, is created here once and handed to the registry, whose close()
+ * releases each once; the main daemon, `--check` and the benches all build it this way.
+ */
 export function createRegistry(options: CollectorOptions): Registry {
-  const { fs, sampling } = options;
+  const { fs } = options;
   const registry = new Registry(options);
   const users = new UserNames(fs);
   const pageBytes = pageSizeBytes(fs);
   // One sampled source per kernel file, shared by every method that needs its rates.
-  const tasks = new TaskSampling(fs, sampling);
-  const procStat = procStatSource(fs, sampling);
-  const interrupts = interruptsSource(fs, sampling);
-  const softirqs = softirqsSource(fs, sampling);
+  const sources = options.sources ?? new Sources(fs, options.sampling);
+  registry.own(sources);
+  const { tasks, procStat, interrupts, softirqs } = sources;
   // perf samples the live system: under a captured tree its answers would mix two machines.
   const live = fs.resolve("/proc") === "/proc";
   const perf = createPerfCollectors({
@@ -67,6 +74,7 @@ export function createRegistry(options: CollectorOptions): Registry {
         `captured tree "${fs.resolve("/")}" (--root)`,
     }),
   });
+  registry.own(perf);
 
   // The 32 methods of the original, in its order.
   registry.register("SayHello", sayHello);
@@ -77,7 +85,7 @@ export function createRegistry(options: CollectorOptions): Registry {
   registry.register("GetCmdIotop", iotopCollector({ sampling: tasks, users }));
   registry.register("GetCmdFree", freeCollector);
   registry.register("GetCmdProcrank", procrankCollector);
-  registry.register("GetCmdIostat", iostatCollector({ diskstats: diskstatsSource(fs, sampling) }));
+  registry.register("GetCmdIostat", iostatCollector({ diskstats: sources.diskstats }));
   registry.register("GetCmdTop", psCollector({ sampling: tasks, users, pageBytes }));
   registry.register("GetCmdDmesg", dmesgCollector({ maxBytes: options.dmesgMaxBytes }));
   registry.register("GetCmdDf", dfCollector);
@@ -88,7 +96,7 @@ export function createRegistry(options: CollectorOptions): Registry {
     mpstatInterruptsCollector({ procStat, interrupts, softirqs }),
   );
   registry.register("GetCmdIrqInfo", irqInfoCollector({ procStat }));
-  registry.register("GetCmdCgtop", cgtopCollector({ cgroups: cgroupSource(fs, sampling) }));
+  registry.register("GetCmdCgtop", cgtopCollector({ cgroups: sources.cgroups }));
   registry.register("GetCmdPerfFaults", perf.faults);
   registry.register("GetCmdPerfCpuclock", perf.cpuclock);
   registry.register("GetCmdPerfFlame", perf.flame);
@@ -96,7 +104,7 @@ export function createRegistry(options: CollectorOptions): Registry {
   // Methods the original's README or history had (docs/protocol.md section 2, rows 33–35).
   registry.register(
     "GetCmdVmstat",
-    vmstatCollector({ procStat, vmstat: vmCountersSource(fs, sampling), pageBytes }),
+    vmstatCollector({ procStat, vmstat: sources.vmCounters, pageBytes }),
   );
   registry.register(
     "GetCmdTopH",

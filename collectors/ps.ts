@@ -137,10 +137,6 @@ export function psCollector(
   options: { sampling: TaskSampling; users: UserNames; pageBytes: number },
 ): Collector {
   return {
-    close() {
-      options.sampling.processes.stop();
-      return Promise.resolve();
-    },
     async collect({ fs }) {
       const interval = await options.sampling.processes.interval();
       return formatPs(psRows(interval, options.users), {

@@ -207,8 +207,6 @@ export interface TaskSnapshot {
 export interface TaskView<E> {
   /** The latest interval; the first request waits for one. */
   interval(): Promise<Interval<Snapshot<E>>>;
-  /** Stops the sampling behind the view (at shutdown). */
-  stop(): void;
 }
 
 /**
@@ -232,13 +230,11 @@ export class TaskSampling {
       () => reader.read(clock.now() < this.#threadsWantedUntilMs),
       options,
     );
-    const stop = () => this.stop();
     this.processes = {
       interval: async () => {
         const { previous, latest, ...timing } = await this.#source.interval();
         return { previous: previous.processes, latest: latest.processes, ...timing };
       },
-      stop,
     };
     this.threads = {
       interval: async () => {
@@ -249,7 +245,6 @@ export class TaskSampling {
         );
         return { previous: previous.threads!, latest: latest.threads!, ...timing };
       },
-      stop,
     };
   }
 

@@ -210,11 +210,6 @@ export function topThreadsCollector(
   },
 ): Collector {
   return {
-    close() {
-      options.sampling.threads.stop();
-      options.procStat.stop();
-      return Promise.resolve();
-    },
     async collect({ fs }) {
       const [threads, cpu] = await Promise.all([
         options.sampling.threads.interval(),

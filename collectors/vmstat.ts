@@ -198,11 +198,6 @@ export function vmstatCollector(
   },
 ): Collector {
   return {
-    close() {
-      options.procStat.stop();
-      options.vmstat.stop();
-      return Promise.resolve();
-    },
     async collect({ fs }) {
       const [stat, vm, meminfo] = await Promise.all([
         options.procStat.interval(),

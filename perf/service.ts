@@ -390,11 +390,8 @@ class PerfService {
   collectors(): PerfCollectors {
     const probe = () => this.probe();
     const close = () => this.close();
-    const collector = (collect: () => Promise<string>): Collector => ({
-      collect,
-      probe,
-      close,
-    });
+    // The four share this service: the registry closes it once (createRegistry), not each.
+    const collector = (collect: () => Promise<string>): Collector => ({ collect, probe });
     return {
       faults: collector(async () => (await this.record("faults")).text),
       cpuclock: collector(async () => (await this.record("cpuclock")).text),

@@ -53,16 +53,26 @@ Deno.test("--help is one aligned column: help texts start at column 36, lines en
   }
 });
 
-/** README rows of the flag tables ("Flags and bounds" and Prometheus'): flags and default. */
+/**
+ * README rows of the daemon's flag tables ("Flags and bounds" and Prometheus'), the tables whose
+ * header is `| Flag | Default | Meaning |`: the flags of each row and its default.
+ */
 function readmeFlagRows(): { flags: string[]; shown: string }[] {
   const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
-  return readme.split("\n").filter((line) => line.startsWith("| `--")).map((line) => {
-    const cells = line.split("|").map((cell) => cell.trim());
-    return {
-      flags: [...cells[1]!.matchAll(/`--([a-z0-9-]+)/g)].map((m) => m[1]!),
-      shown: cells[2]!,
-    };
-  });
+  const rows: { flags: string[]; shown: string }[] = [];
+  let inFlagTable = false;
+  for (const line of readme.split("\n")) {
+    const cells = line.split("|").slice(1, -1).map((cell) => cell.trim());
+    if (!line.startsWith("|")) {
+      inFlagTable = false;
+    } else if (cells.join("|") === "Flag|Default|Meaning") {
+      inFlagTable = true;
+    } else if (inFlagTable && cells[0]!.startsWith("`--")) {
+      const flags = [...cells[0]!.matchAll(/`--([a-z0-9-]+)/g)].map((match) => match[1]!);
+      rows.push({ flags, shown: cells[1]! });
+    }
+  }
+  return rows;
 }
 
 Deno.test("README's flag tables name every flag of the table with its default, and no other", () => {

@@ -10,10 +10,9 @@
 import { denoVersionProblem } from "./checks/deno_version.ts";
 import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
-import { createRegistry } from "./collectors/methods.ts";
+import { daemonRegistry } from "./collectors/methods.ts";
 import { Scraper } from "./collectors/metrics.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
-import { ProcFs } from "./collectors/proc_fs.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";
 import { listenAddress, startNetworkWorker } from "./rpc/worker_host.ts";
@@ -110,14 +109,7 @@ export async function main(args: readonly string[]): Promise<number> {
   for (const directory of await removeStaleRecordings()) {
     log.info(`Removed the perf recording a previous lepd left behind: ${directory}`);
   }
-  const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
-  const registry = createRegistry({
-    fs,
-    log,
-    maxResultBytes: options.maxResponseBytes,
-    dmesgMaxBytes: options.dmesgMaxBytes,
-    perf: options.perf,
-  });
+  const { fs, registry } = daemonRegistry(options, log);
   for (const [method, reason] of await registry.probe()) {
     log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);
   }

@@ -12,8 +12,7 @@
  * @module
  */
 
-import { createRegistry } from "../collectors/methods.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { daemonRegistry } from "../collectors/methods.ts";
 import { Logger } from "../log.ts";
 import type { Command } from "../flags.ts";
 
@@ -106,14 +105,7 @@ export async function checkCommand(
     return 2;
   }
   const { options } = command;
-  const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
-  const registry = createRegistry({
-    fs,
-    log: new Logger("error", "check"),
-    maxResultBytes: options.maxResponseBytes,
-    dmesgMaxBytes: options.dmesgMaxBytes,
-    perf: options.perf,
-  });
+  const { registry } = daemonRegistry(options, new Logger("error", "check"));
   try {
     const methods = registry.names();
     const unknown = flags.require.filter((name) => !registry.has(name));

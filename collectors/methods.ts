@@ -19,7 +19,7 @@ import { iotopCollector } from "./iotop.ts";
 import { irqInfoCollector } from "./irq_info.ts";
 import { mpstatCollector, mpstatInterruptsCollector } from "./mpstat.ts";
 import { PROC_FILE_METHODS, procFileCollector } from "./proc_files.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import { ProcFs } from "./proc_fs.ts";
 import { pageSizeBytes, UserNames } from "./processes.ts";
 import { procrankCollector } from "./procrank.ts";
 import { psCollector } from "./ps.ts";
@@ -38,8 +38,13 @@ export interface CollectorOptions {
   maxResultBytes: number;
   /** Largest GetCmdDmesg text: the most recent kernel-log records that fit. */
   dmesgMaxBytes: number;
-  /** Bounds of the perf methods. */
-  perf: { maxOutputBytes: number; deadlineMs: number; queueLength: number };
+  /** Bounds of the perf methods; `kernelAddresses` keeps kernel addresses in their texts. */
+  perf: {
+    maxOutputBytes: number;
+    deadlineMs: number;
+    queueLength: number;
+    kernelAddresses?: boolean;
+  };
   /** Timing of the sampled sources (tests shorten the interval). */
   sampling?: SamplingOptions;
   /**
@@ -115,4 +120,35 @@ export function createRegistry(options: CollectorOptions): Registry {
   // lepd's own additions.
   registry.register("GetCmdPerfFlameFolded", perf.flameFolded);
   return registry;
+}
+
+/** What the command line decides about the methods: a part of main's `Options`. */
+export interface DaemonRegistryOptions {
+  /** `--root`: the directory standing for `/`. */
+  root: string;
+  /** `--max-response-bytes`: the largest text, and the largest file read. */
+  maxResponseBytes: number;
+  /** `--dmesg-bytes`. */
+  dmesgMaxBytes: number;
+  /** The perf flags. */
+  perf: CollectorOptions["perf"];
+}
+
+/**
+ * The daemon's registry and reader from its options: the one way the daemon (main.ts),
+ * `--check` and the benches build it, so a bench measures exactly what the daemon serves.
+ */
+export function daemonRegistry(
+  options: DaemonRegistryOptions,
+  log: Logger,
+): { fs: ProcFs; registry: Registry } {
+  const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
+  const registry = createRegistry({
+    fs,
+    log,
+    maxResultBytes: options.maxResponseBytes,
+    dmesgMaxBytes: options.dmesgMaxBytes,
+    perf: options.perf,
+  });
+  return { fs, registry };
 }

@@ -7,8 +7,9 @@
  * deno run --allow-all bench/cpu_methods.ts [seconds, default 20]
  * ```
  *
- * Builds the three collectors on one shared /proc/stat source and the /proc/interrupts and
- * /proc/softirqs sources, as the daemon does; the first round waits for the samplers' first
+ * Runs the three methods in the registry the daemon builds from its default flags
+ * (`daemonRegistry`: one shared /proc/stat source and the /proc/interrupts and /proc/softirqs
+ * sources); the first round waits for the samplers' first
  * interval and is left out. Prints the median, 95th percentile and maximum per method, the cost
  * of one snapshot of each sampled file, and this process's CPU time over the polling — which
  * includes the snapshots the samplers take on demand — as a share of one core.
@@ -16,13 +17,12 @@
  * @module
  */
 
-import { interruptsSource, parseIrqTable, softirqsSource } from "../collectors/interrupts.ts";
-import { irqInfoCollector } from "../collectors/irq_info.ts";
-import { mpstatCollector, mpstatInterruptsCollector } from "../collectors/mpstat.ts";
-import { parseProcStat, procStatSource } from "../collectors/proc_stat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
-import type { Collector, CollectorContext } from "../collectors/registry.ts";
+import { parseIrqTable } from "../collectors/interrupts.ts";
+import { daemonRegistry } from "../collectors/methods.ts";
+import { parseProcStat } from "../collectors/proc_stat.ts";
 import { USER_HZ } from "../collectors/processes.ts";
+import { parseFlags } from "../flags.ts";
+import { Logger } from "../log.ts";
 import { cpuTicks, percentile } from "./measure.ts";
 
 const seconds = Number(Deno.args[0] ?? 20);
@@ -31,15 +31,17 @@ if (!Number.isInteger(seconds) || seconds < 2) {
   Deno.exit(2);
 }
 
-const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-const procStat = procStatSource(fs);
-const interrupts = interruptsSource(fs);
-const softirqs = softirqsSource(fs);
-const collectors: [string, Collector][] = [
-  ["GetCmdMpstat", mpstatCollector({ procStat })],
-  ["GetCmdMpstat-I", mpstatInterruptsCollector({ procStat, interrupts, softirqs })],
-  ["GetCmdIrqInfo", irqInfoCollector({ procStat })],
-];
+const command = parseFlags([]);
+if (command.kind !== "run") throw new Error("The default flags do not run the daemon");
+const { fs, registry } = daemonRegistry(command.options, new Logger("error", "bench"));
+const methods = ["GetCmdMpstat", "GetCmdMpstat-I", "GetCmdIrqInfo"];
+
+/** Runs `method` as the daemon does; a failure ends the bench. */
+async function call(method: string): Promise<string> {
+  const outcome = await registry.call(method);
+  if (!outcome.ok) throw new Error(`${method} failed: ${outcome.message}`);
+  return outcome.text;
+}
 
 /** Median time of `read` over 200 runs, in milliseconds. */
 function snapshotMs(read: () => unknown): number {
@@ -53,19 +55,16 @@ function snapshotMs(read: () => unknown): number {
 }
 
 try {
-  const context: CollectorContext = { fs, methods: collectors.map(([method]) => method) };
   const sizes = new Map<string, number>();
-  for (const [method, collector] of collectors) {
-    sizes.set(method, (await collector.collect(context)).length);
-  }
-  const times = new Map(collectors.map(([method]) => [method, [] as number[]]));
+  for (const method of methods) sizes.set(method, (await call(method)).length);
+  const times = new Map(methods.map((method) => [method, [] as number[]]));
   const ticksBefore = cpuTicks("self");
   const wallBefore = performance.now();
   for (let round = 0; round < seconds; round++) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    for (const [method, collector] of collectors) {
+    for (const method of methods) {
       const started = performance.now();
-      await collector.collect(context);
+      await call(method);
       times.get(method)!.push(performance.now() - started);
     }
   }
@@ -98,7 +97,5 @@ try {
     `\nthis process while polling (collectors + samplers): ${cpuShare.toFixed(2)} % of one core`,
   );
 } finally {
-  procStat.stop();
-  interrupts.stop();
-  softirqs.stop();
+  await registry.close();
 }

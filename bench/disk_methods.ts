@@ -9,8 +9,9 @@
  * deno run --allow-all bench/disk_methods.ts [seconds, default 20]
  * ```
  *
- * The collectors run in this process with their own samplers (1 s interval, as in the daemon),
- * so the figures are the collectors' own cost without TCP and JSON encoding. After one warm-up
+ * The methods run in this process, in the registry the daemon builds from its default flags
+ * (`daemonRegistry`: the same shared samplers, 1 s interval), so the figures are the methods' own
+ * cost without TCP and JSON encoding. After one warm-up
  * call each (the first waits for the sampler's first interval), every method is called once a
  * second; the script prints the median, 95th percentile and maximum in milliseconds, and this
  * process's CPU time over the polling period (samplers included) as a share of one core.
@@ -18,13 +19,10 @@
  * @module
  */
 
-import { dfCollector } from "../collectors/df.ts";
-import { diskstatsSource, iostatCollector } from "../collectors/iostat.ts";
-import { procStatSource } from "../collectors/proc_stat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
-import { pageSizeBytes, USER_HZ } from "../collectors/processes.ts";
-import type { Collector, CollectorContext } from "../collectors/registry.ts";
-import { vmCountersSource, vmstatCollector } from "../collectors/vmstat.ts";
+import { daemonRegistry } from "../collectors/methods.ts";
+import { USER_HZ } from "../collectors/processes.ts";
+import { parseFlags } from "../flags.ts";
+import { Logger } from "../log.ts";
 import { cpuTicks, percentile } from "./measure.ts";
 
 const seconds = Number(Deno.args[0] ?? 20);
@@ -33,34 +31,31 @@ if (!Number.isInteger(seconds) || seconds < 1) {
   Deno.exit(2);
 }
 
-const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-const context: CollectorContext = { fs, methods: [] };
-const collectors: [string, Collector][] = [
-  ["GetCmdIostat", iostatCollector({ diskstats: diskstatsSource(fs) })],
-  [
-    "GetCmdVmstat",
-    vmstatCollector({
-      procStat: procStatSource(fs),
-      vmstat: vmCountersSource(fs),
-      pageBytes: pageSizeBytes(fs),
-    }),
-  ],
-  ["GetCmdDf", dfCollector],
-];
+const command = parseFlags([]);
+if (command.kind !== "run") throw new Error("The default flags do not run the daemon");
+const { registry } = daemonRegistry(command.options, new Logger("error", "bench"));
+const methods = ["GetCmdIostat", "GetCmdVmstat", "GetCmdDf"];
+
+/** Runs `method` as the daemon does; a failure ends the bench. */
+async function call(method: string): Promise<string> {
+  const outcome = await registry.call(method);
+  if (!outcome.ok) throw new Error(`${method} failed: ${outcome.message}`);
+  return outcome.text;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 try {
-  for (const [, collector] of collectors) await collector.collect(context);
-  const times = new Map(collectors.map(([method]) => [method, [] as number[]]));
+  for (const method of methods) await call(method);
+  const times = new Map(methods.map((method) => [method, [] as number[]]));
   const cpuBefore = cpuTicks("self") / USER_HZ;
   const wallBefore = performance.now();
   for (let second = 0; second < seconds; second++) {
-    for (const [method, collector] of collectors) {
+    for (const method of methods) {
       const started = performance.now();
-      await collector.collect(context);
+      await call(method);
       times.get(method)!.push(performance.now() - started);
     }
     await sleep(1000);
@@ -79,5 +74,5 @@ try {
   }
   console.log(`CPU of this process while polling: ${cpuShare.toFixed(2)} % of one core`);
 } finally {
-  for (const [, collector] of collectors) await collector.close?.();
+  await registry.close();
 }

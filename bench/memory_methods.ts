@@ -9,7 +9,8 @@
  * deno run --allow-all bench/memory_methods.ts [extra processes, default 2000] [runs, default 20]
  * ```
  *
- * Times both collectors against the live /proc as it is, then again with the extra sleeping
+ * Times both methods, in the registry the daemon builds from its default flags
+ * (`daemonRegistry`), against the live /proc as it is, then again with the extra sleeping
  * processes (`sleep 600`, at most 5000) spawned, and prints the median and the 95th percentile
  * in milliseconds. The extra processes are killed at the end, also on failure or Ctrl-C; if
  * the benchmark itself is killed they still end by themselves after 600 s.
@@ -17,11 +18,10 @@
  * @module
  */
 
-import { ProcFs } from "../collectors/proc_fs.ts";
-import { listPids, UserNames } from "../collectors/processes.ts";
-import { procrankCollector } from "../collectors/procrank.ts";
-import type { Collector, CollectorContext } from "../collectors/registry.ts";
-import { smemCollector } from "../collectors/smem.ts";
+import { daemonRegistry } from "../collectors/methods.ts";
+import { listPids } from "../collectors/processes.ts";
+import { parseFlags } from "../flags.ts";
+import { Logger } from "../log.ts";
 import { percentile } from "./measure.ts";
 
 const MAX_EXTRA = 5000;
@@ -32,24 +32,29 @@ if (!Number.isInteger(extra) || extra < 0 || !Number.isInteger(runs) || runs < 1
   Deno.exit(2);
 }
 
-const fs = new ProcFs({ maxFileBytes: 1 << 24 });
-const context: CollectorContext = { fs, methods: [] };
-const collectors: [string, Collector][] = [
-  ["GetCmdProcrank", procrankCollector],
-  ["GetCmdSmem", smemCollector(new UserNames(fs))],
-];
+const command = parseFlags([]);
+if (command.kind !== "run") throw new Error("The default flags do not run the daemon");
+const { fs, registry } = daemonRegistry(command.options, new Logger("error", "bench"));
+const methods = ["GetCmdProcrank", "GetCmdSmem"];
 
-/** Times every collector `runs` times after one warm-up call and prints one line each. */
+/** Runs `method` as the daemon does; a failure ends the bench. */
+async function call(method: string): Promise<string> {
+  const outcome = await registry.call(method);
+  if (!outcome.ok) throw new Error(`${method} failed: ${outcome.message}`);
+  return outcome.text;
+}
+
+/** Times every method `runs` times after one warm-up call and prints one line each. */
 async function measure(label: string): Promise<void> {
   console.log(`\n${label}: ${listPids(fs).length} processes in /proc`);
   console.log("method            median ms   p95 ms   max ms   rows");
-  for (const [method, collector] of collectors) {
-    await collector.collect(context);
+  for (const method of methods) {
+    await call(method);
     const times: number[] = [];
     let rows = 0;
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const text = await collector.collect(context);
+      const text = await call(method);
       times.push(performance.now() - started);
       rows = text.split("\n").length;
     }
@@ -110,6 +115,7 @@ try {
     await measure(`With ${extra} extra sleeping processes`);
   }
 } finally {
+  await registry.close();
   await killChildren();
   Deno.removeSignalListener("SIGINT", onInterrupt);
 }

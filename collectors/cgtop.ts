@@ -59,7 +59,7 @@ import {
 } from "../proc/cgroup.ts";
 import { MOUNTS_PATH } from "../proc/mounts.ts";
 import { counterDelta, counterIncrease } from "../proc/counter.ts";
-import { MethodFailure } from "./failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { printable } from "./processes.ts";
 import { DISKSTATS_PATH, DISKSTATS_SECTOR_BYTES, parseDiskstats } from "../proc/diskstats.ts";
 import { wholeDisks } from "./iostat.ts";

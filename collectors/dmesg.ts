@@ -29,7 +29,7 @@
 
 import * as nodeFs from "node:fs";
 import { KmsgParser, type KmsgRecord, unescapeKmsg } from "../proc/kmsg.ts";
-import { MethodFailure } from "./failure.ts";
+import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import type { Collector } from "./registry.ts";
 

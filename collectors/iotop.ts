@@ -30,7 +30,7 @@
  */
 
 import { counterDelta } from "../proc/counter.ts";
-import { MethodFailure } from "./failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MethodFailure } from "./failure.ts";
+import { MethodFailure } from "../failure.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 

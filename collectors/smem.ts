@@ -13,7 +13,7 @@ import {
   parseMeminfo,
   requireMemTotal,
 } from "../proc/meminfo.ts";
-import { MethodFailure } from "./failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
 import type { ProcFs } from "./proc_fs.ts";
 import { parseCmdline, parseStatusUid } from "../proc/pid.ts";

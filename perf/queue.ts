@@ -11,7 +11,7 @@
  * @module
  */
 
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 
 interface Job<T> {
   key: string;

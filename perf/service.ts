@@ -17,7 +17,7 @@
  * @module
  */
 
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { formatFolded, StackFolder } from "./fold.ts";
 import { RecordingQueue } from "./queue.ts";
 import { CappedOutput, type CappedText, type ChildRun, runChild } from "./runner.ts";

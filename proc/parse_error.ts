@@ -4,7 +4,7 @@
  * @module
  */
 
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 
 /**
  * Text that is not the kernel file it was read as: empty, garbage, or missing the line or header

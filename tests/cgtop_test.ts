@@ -30,7 +30,7 @@ import {
   readCgroupSnapshot,
   walkCgroupPaths,
 } from "../collectors/cgtop.ts";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";
 

@@ -15,7 +15,7 @@ import {
   cpuName,
   formatCpuInfo,
 } from "../collectors/cpuinfo.ts";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);

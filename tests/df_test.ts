@@ -16,7 +16,7 @@ import {
   statSizes,
   usePercent,
 } from "../collectors/df.ts";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 
 const KIB = 1024n;

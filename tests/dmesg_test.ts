@@ -23,7 +23,7 @@ import {
   RecordTail,
   unescapeKmsg,
 } from "../collectors/dmesg.ts";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { formatFree, freeCollector } from "../collectors/free.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { parseKeyNumbers } from "../collectors/processes.ts";

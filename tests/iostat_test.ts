@@ -18,7 +18,7 @@ import {
   parseDiskstats,
   wholeDisks,
 } from "../collectors/iostat.ts";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import type { Interval } from "../collectors/sampler.ts";
 import { skipUnless } from "./helpers/skip.ts";

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { formatIrqInfo, irqInfoCollector, irqInfoRates } from "../collectors/irq_info.ts";
 import { parseProcStat, type ProcStat, procStatSource } from "../collectors/proc_stat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";

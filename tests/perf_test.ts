@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import {
   foldPerfScript,
   formatFolded,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { canRead, skipUnless } from "./helpers/skip.ts";
 import { fileURLToPath } from "node:url";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { MARKER } from "../rpc/protocol.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { listAllMethod, sayHello } from "../collectors/hello.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import { type Collector, type CollectorContext, Registry } from "../collectors/registry.ts";

@@ -3,7 +3,7 @@
 // own headers).
 
 import assert from "node:assert/strict";
-import { MethodFailure } from "../collectors/failure.ts";
+import { MethodFailure } from "../failure.ts";
 import { parseProcStat, type ProcStat, procStatSource } from "../collectors/proc_stat.ts";
 import { ProcFs } from "../collectors/proc_fs.ts";
 import type { Interval } from "../collectors/sampler.ts";

@@ -1,5 +1,6 @@
 /**
- * The one error type collectors throw on purpose.
+ * The one error type collectors and parsers throw on purpose: a leaf module, like log.ts, that
+ * every layer may import (proc/ parsers throw its subclass `ProcParseError`).
  *
  * @module
  */

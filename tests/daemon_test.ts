@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { MARKER } from "../rpc/protocol.ts";
-import { Client, type Daemon, legacyText, startDaemon } from "./helpers/daemon.ts";
+import { Client, type Daemon, legacyText, startDaemon, startTaskArgs } from "./helpers/daemon.ts";
 import { canRead } from "./helpers/skip.ts";
 
 const encoder = new TextEncoder();
@@ -576,20 +576,26 @@ Deno.test("nc-style one-shot queries on the README's command line", async () => 
   });
 });
 
-Deno.test("the start task runs V8 single-threaded: no V8 helper threads, answers as usual", async () => {
+Deno.test("the daemon runs with the start task's V8 flags and answers as usual", async () => {
   const daemon = await startDaemon();
   try {
     const client = await Client.connect(daemon.port);
     await client.send('{"method":"SayHello"}');
     assert.equal(await client.readResponse(), '{\n\t"result":\t"Hello!lepdendstring"\n}\n');
     client.close();
+    const v8Flags = startTaskArgs().find((arg) => arg.startsWith("--v8-flags="));
+    assert.ok(v8Flags !== undefined, "the start task sets V8 flags");
+    const cmdline = Deno.readTextFileSync(`/proc/${daemon.process.pid}/cmdline`).split("\0");
+    assert.ok(cmdline.includes(v8Flags), `${v8Flags} in ${cmdline.join(" ")}`);
     const tasks = `/proc/${daemon.process.pid}/task`;
     const threads = Array.from(
       Deno.readDirSync(tasks),
       (entry) => Deno.readTextFileSync(`${tasks}/${entry.name}/comm`).trim(),
     );
     assert.ok(threads.some((name) => name.startsWith("worker-")), `${threads}`);
-    assert.deepEqual(threads.filter((name) => name.startsWith("V8 ")), [], `${threads}`);
+    if (v8Flags.split(/[=,]/).includes("--single-threaded")) {
+      assert.deepEqual(threads.filter((name) => name.startsWith("V8 ")), [], `${threads}`);
+    }
   } finally {
     await daemon.stop();
   }

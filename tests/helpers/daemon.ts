@@ -37,7 +37,7 @@ export interface Daemon {
 }
 
 /**
- * Starts `main.ts` with the start task's flags on a free loopback port and waits until it
+ * Starts the daemon (`checks/entry.ts`, which runs `main.ts`) with the start task's flags on a free loopback port and waits until it
  * logs that it listens.
  */
 export async function startDaemon(extraArgs: string[] = []): Promise<Daemon> {

@@ -232,11 +232,19 @@ Deno.test("TopH: a live process whose busy helper threads exit shows its main th
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    await lines.read(); // "started": the helpers spin
+    // "started": the helpers spin. "joined" may arrive in the same read or in a later one.
+    let output = "";
+    const readUntil = async (word: string) => {
+      while (!output.includes(word)) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`python3 ended before printing "${word}": ${output}`);
+        output += value;
+      }
+    };
+    await readUntil("started");
     const reader = new TaskReader(new ProcFs({ maxFileBytes: 1 << 24 }));
     const first = reader.read(true);
-    let output = "";
-    while (!output.includes("joined")) output += (await lines.read()).value ?? "";
+    await readUntil("joined");
     const second = reader.read(true);
     const ownTicks = (path: string) => {
       const stat = parseTaskStat(Deno.readTextFileSync(path))!;

@@ -63,7 +63,7 @@ import { MethodFailure } from "../failure.ts";
 import { printable } from "./processes.ts";
 import { DISKSTATS_PATH, DISKSTATS_SECTOR_BYTES, parseDiskstats } from "../proc/diskstats.ts";
 import { wholeDisks } from "./iostat.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
 

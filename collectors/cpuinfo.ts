@@ -22,7 +22,7 @@
 import { type Cpuinfo, CPUINFO_PATH, parseCpuinfo, processorCount } from "../proc/cpuinfo.ts";
 import { ProcParseError } from "../proc/parse_error.ts";
 import { MethodFailure } from "../failure.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
 import { cpuNumbers } from "./sysstat.ts";
 

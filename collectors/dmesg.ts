@@ -30,7 +30,7 @@
 import * as nodeFs from "node:fs";
 import { KmsgParser, type KmsgRecord, unescapeKmsg } from "../proc/kmsg.ts";
 import { MethodFailure } from "../failure.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
 
 export { KmsgParser, type KmsgRecord, parseKmsgLine, unescapeKmsg } from "../proc/kmsg.ts";

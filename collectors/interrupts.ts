@@ -17,7 +17,7 @@ import {
   parseIrqTable,
   SOFTIRQS_PATH,
 } from "../proc/interrupts.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { SampledSource, type SamplingOptions } from "./sampler.ts";
 
 export { type IrqLine, type IrqTable, parseIrqTable } from "../proc/interrupts.ts";

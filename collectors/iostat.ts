@@ -22,7 +22,7 @@ import {
   DISKSTATS_SECTOR_BYTES,
   parseDiskstats,
 } from "../proc/diskstats.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
 import { readSystemIdentity, sysstatBanner } from "./sysstat.ts";

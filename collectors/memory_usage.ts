@@ -8,7 +8,7 @@
  */
 
 import { type MemoryUsage, parseSmapsUsage } from "../proc/smaps.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 
 export { type MemoryUsage, parseSmapsUsage } from "../proc/smaps.ts";
 

@@ -19,7 +19,7 @@ import { iotopCollector } from "./iotop.ts";
 import { irqInfoCollector } from "./irq_info.ts";
 import { mpstatCollector, mpstatInterruptsCollector } from "./mpstat.ts";
 import { PROC_FILE_METHODS, procFileCollector } from "./proc_files.ts";
-import { ProcFs } from "./proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { pageSizeBytes, UserNames } from "./processes.ts";
 import { procrankCollector } from "./procrank.ts";
 import { psCollector } from "./ps.ts";

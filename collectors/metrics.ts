@@ -31,7 +31,7 @@ import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "./df.ts";
 import { DISKSTATS_PATH, parseDiskstats } from "../proc/diskstats.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { parseProcStat, STAT_PATH } from "../proc/stat.ts";
 import { parseTaskStat, type TaskStat } from "../proc/pid.ts";
 import { listPids } from "./processes.ts";

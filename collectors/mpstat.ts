@@ -16,7 +16,7 @@ import { INTERRUPTS_PATH, parseIrqTable, SOFTIRQS_PATH } from "../proc/interrupt
 import { ProcParseError } from "../proc/parse_error.ts";
 import { type IrqRates, irqRates, type IrqTable } from "./interrupts.ts";
 import type { CpuTimes, ProcStat } from "./proc_stat.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
 import type { Interval, SampledSource } from "./sampler.ts";
 import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";

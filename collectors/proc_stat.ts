@@ -13,7 +13,7 @@ import {
   STAT_PATH,
 } from "../proc/stat.ts";
 import { counterDelta } from "../proc/counter.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { SampledSource, type SamplingOptions } from "./sampler.ts";
 
 export { type CpuTimes, parseCpuTimes, parseProcStat, type ProcStat } from "../proc/stat.ts";

@@ -10,7 +10,7 @@
 
 import { parsePasswd } from "../proc/passwd.ts";
 import { parseKernelPageBytes } from "../proc/smaps.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 
 export { parseKeyNumbers } from "../proc/meminfo.ts";
 export { parsePasswd } from "../proc/passwd.ts";

@@ -7,7 +7,7 @@
 
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseTaskStat } from "../proc/pid.ts";
 import { listPids, printable } from "./processes.ts";
 import type { Collector } from "./registry.ts";

@@ -11,7 +11,7 @@
 import type { Logger } from "../log.ts";
 import type { MethodOutcome } from "../rpc/messages.ts";
 import { MethodFailure } from "../failure.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 
 const encoder = new TextEncoder();
 

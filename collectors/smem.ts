@@ -15,7 +15,7 @@ import {
 } from "../proc/meminfo.ts";
 import { MethodFailure } from "../failure.ts";
 import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseStatusUid } from "../proc/pid.ts";
 import { listPids, printable, userLabel, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";

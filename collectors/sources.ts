@@ -18,7 +18,7 @@ import type { VmCounters } from "../proc/vmstat.ts";
 import { type CgroupSnapshot, cgroupSource } from "./cgtop.ts";
 import { interruptsSource, softirqsSource } from "./interrupts.ts";
 import { diskstatsSource } from "./iostat.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { procStatSource } from "./proc_stat.ts";
 import type { SampledSource, SamplingOptions } from "./sampler.ts";
 import { TaskSampling } from "./task_snapshots.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { numericNames } from "./processes.ts";
 
 /** The uname fields and CPU count of the banner. */

@@ -19,7 +19,7 @@ import {
   type TaskStat,
   USER_HZ,
 } from "../proc/pid.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { listPids, listTids } from "./processes.ts";
 import { type Interval, REAL_CLOCK, SampledSource, type SamplingOptions } from "./sampler.ts";
 

@@ -12,7 +12,7 @@ import { parseStatmSharedPages, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { parseUptimeSeconds, UPTIME_PATH } from "../proc/uptime.ts";
 import { countUserSessions, UTMP_PATHS } from "../proc/utmp.ts";
 import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./ps.ts";
 import type { Collector } from "./registry.ts";

@@ -12,7 +12,7 @@
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { counterDelta, counterRate, type CounterWidth } from "../proc/counter.ts";
 import { parseVmstat, type VmCounters, vmCounters, VMSTAT_PATH } from "../proc/vmstat.ts";
-import type { ProcFs } from "./proc_fs.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { ProcStat } from "./proc_stat.ts";
 import type { Collector } from "./registry.ts";
 import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { concatBytes } from "../collectors/proc_fs.ts";
+import { concatBytes } from "../proc/fs.ts";
 
 /** How a run ended. */
 export type RunEnd = "exited" | "timeout" | "aborted";

@@ -21,7 +21,7 @@ import { MethodFailure } from "../failure.ts";
 import { formatFolded, StackFolder } from "./fold.ts";
 import { RecordingQueue } from "./queue.ts";
 import { CappedOutput, type CappedText, type ChildRun, runChild } from "./runner.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { parseStatusUid } from "../proc/pid.ts";
 import type { Collector } from "../collectors/registry.ts";
 

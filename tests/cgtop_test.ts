@@ -31,7 +31,7 @@ import {
   walkCgroupPaths,
 } from "../collectors/cgtop.ts";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);

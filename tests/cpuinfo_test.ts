@@ -16,7 +16,7 @@ import {
   formatCpuInfo,
 } from "../collectors/cpuinfo.ts";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 

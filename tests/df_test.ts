@@ -17,7 +17,7 @@ import {
   usePercent,
 } from "../collectors/df.ts";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 
 const KIB = 1024n;
 const GIB = KIB ** 3n;

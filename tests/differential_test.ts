@@ -20,7 +20,7 @@
 
 import assert from "node:assert/strict";
 import { createRegistry } from "../collectors/methods.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import type { Registry } from "../collectors/registry.ts";
 import { Logger } from "../log.ts";
 

@@ -24,7 +24,7 @@ import {
   unescapeKmsg,
 } from "../collectors/dmesg.ts";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 const encoder = new TextEncoder();
@@ -289,7 +289,7 @@ Deno.test("dmesgCollector: a missing log is a one-line failure naming /dev/kmsg"
 // hang this process for good, a child can be killed.
 
 const DMESG_MODULE = new URL("../collectors/dmesg.ts", import.meta.url).href;
-const PROC_FS_MODULE = new URL("../collectors/proc_fs.ts", import.meta.url).href;
+const PROC_FS_MODULE = new URL("../proc/fs.ts", import.meta.url).href;
 const isRoot = IS_ROOT;
 
 /** Runs `script` (with `dmesgCollector` and `ProcFs` in scope) in a child; its output. */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
 import { formatFree, freeCollector } from "../collectors/free.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { parseKeyNumbers } from "../collectors/processes.ts";
 
 const GOLDEN_TREES = ["x86_64-vm", "synthetic-processes", "synthetic-smaps"];

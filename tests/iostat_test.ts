@@ -19,7 +19,7 @@ import {
   wholeDisks,
 } from "../collectors/iostat.ts";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import type { Interval } from "../collectors/sampler.ts";
 import { skipUnless } from "./helpers/skip.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";

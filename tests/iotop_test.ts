@@ -19,7 +19,7 @@ import {
   iotopRows,
   iotopTotals,
 } from "../collectors/iotop.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { Policy, type TaskStat, UserNames } from "../collectors/processes.ts";
 import type { Interval } from "../collectors/sampler.ts";
 import {

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
 import { formatIrqInfo, irqInfoCollector, irqInfoRates } from "../collectors/irq_info.ts";
 import { parseProcStat, type ProcStat, procStatSource } from "../collectors/proc_stat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { readInterruptTotals, untilGrown } from "./helpers/kernel_counters.ts";
 import { flushPromises, VirtualClock } from "./helpers/virtual_clock.ts";
 

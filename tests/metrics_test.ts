@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Scraper } from "../collectors/metrics.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { parseFlags, UsageError } from "../main.ts";
 import {
   CONTENT_TYPES,

@@ -31,7 +31,7 @@ import {
   mpstatText,
 } from "../collectors/mpstat.ts";
 import { type CpuTimes, parseProcStat, procStatSource } from "../collectors/proc_stat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "../collectors/registry.ts";
 import type { Interval } from "../collectors/sampler.ts";
 import { cpuNumbers } from "../collectors/sysstat.ts";

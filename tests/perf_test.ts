@@ -32,7 +32,7 @@ import {
 } from "../perf/service.ts";
 import { RecordingQueue } from "../perf/queue.ts";
 import { CappedOutput, runChild } from "../perf/runner.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import type { CollectorContext } from "../collectors/registry.ts";
 import { Registry } from "../collectors/registry.ts";
 import { Logger } from "../log.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { canRead, skipUnless } from "./helpers/skip.ts";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { MARKER } from "../rpc/protocol.ts";
 
 const SYNTHETIC = fileURLToPath(new URL("./fixtures/synthetic-odd", import.meta.url));

@@ -19,7 +19,7 @@ import {
   psTime,
   psUser,
 } from "../collectors/ps.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { cpuPercent, TaskSampling } from "../collectors/task_snapshots.ts";
 import {
   countUserSessions,

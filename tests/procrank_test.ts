@@ -16,7 +16,7 @@ import {
   parseSmapsUsage,
   readMemoryUsage,
 } from "../collectors/memory_usage.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import {
   formatProcrank,
   procrankCollector,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { MethodFailure } from "../failure.ts";
 import { listAllMethod, sayHello } from "../collectors/hello.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { type Collector, type CollectorContext, Registry } from "../collectors/registry.ts";
 import { Logger } from "../log.ts";
 

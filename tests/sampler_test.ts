@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { cgroupSource } from "../collectors/cgtop.ts";
 import { interruptsSource, softirqsSource } from "../collectors/interrupts.ts";
 import { diskstatsSource } from "../collectors/iostat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { procStatSource } from "../collectors/proc_stat.ts";
 import { type Clock, REAL_CLOCK, SampledSource } from "../collectors/sampler.ts";
 import { vmCountersSource } from "../collectors/vmstat.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { UserNames } from "../collectors/processes.ts";
 import { formatSmem, readSmemRows, smemCollector, type SmemRow } from "../collectors/smem.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createRegistry } from "../collectors/methods.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { SampledSource } from "../collectors/sampler.ts";
 import { Sources } from "../collectors/sources.ts";
 import { Logger } from "../log.ts";

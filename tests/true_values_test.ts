@@ -4,17 +4,12 @@
 
 import assert from "node:assert/strict";
 import { cgtopRows, formatCgtop, readCgroupSnapshot } from "../collectors/cgtop.ts";
-import {
-  counterDelta,
-  counterIncrease,
-  counterRate,
-  type CounterWidth,
-} from "../collectors/counter.ts";
+import { counterDelta, counterIncrease, counterRate, type CounterWidth } from "../proc/counter.ts";
 import { formatKmsgRecord } from "../collectors/dmesg.ts";
 import { irqInfoRates } from "../collectors/irq_info.ts";
 import { formatSmem } from "../collectors/smem.ts";
 import { mpstatInterruptsText } from "../collectors/mpstat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import { IDLE_SHARES, parseProcStat, type ProcStat } from "../collectors/proc_stat.ts";
 import { ioPriorityOf, iotopRows, liveIoprioReader } from "../collectors/iotop.ts";
 import { parseTaskStat, Policy, UserNames } from "../collectors/processes.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { MethodFailure } from "../failure.ts";
 import { parseProcStat, type ProcStat, procStatSource } from "../collectors/proc_stat.ts";
-import { ProcFs } from "../collectors/proc_fs.ts";
+import { ProcFs } from "../proc/fs.ts";
 import type { Interval } from "../collectors/sampler.ts";
 import {
   formatVmstat,

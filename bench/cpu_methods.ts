@@ -17,10 +17,10 @@
  * @module
  */
 
-import { parseIrqTable } from "../collectors/interrupts.ts";
+import { parseIrqTable } from "../proc/interrupts.ts";
 import { daemonRegistry } from "../collectors/methods.ts";
-import { parseProcStat } from "../collectors/proc_stat.ts";
-import { USER_HZ } from "../collectors/processes.ts";
+import { parseProcStat } from "../proc/stat.ts";
+import { USER_HZ } from "../proc/pid.ts";
 import { parseFlags } from "../flags.ts";
 import { Logger } from "../log.ts";
 import { cpuTicks, percentile } from "./measure.ts";

@@ -20,7 +20,7 @@
  */
 
 import { daemonRegistry } from "../collectors/methods.ts";
-import { USER_HZ } from "../collectors/processes.ts";
+import { USER_HZ } from "../proc/pid.ts";
 import { parseFlags } from "../flags.ts";
 import { Logger } from "../log.ts";
 import { cpuTicks, percentile } from "./measure.ts";

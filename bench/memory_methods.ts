@@ -19,7 +19,7 @@
  */
 
 import { daemonRegistry } from "../collectors/methods.ts";
-import { listPids } from "../collectors/processes.ts";
+import { listPids } from "../sampling/pids.ts";
 import { parseFlags } from "../flags.ts";
 import { Logger } from "../log.ts";
 import { percentile } from "./measure.ts";

@@ -33,8 +33,6 @@ import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
 
-export { KmsgParser, type KmsgRecord, parseKmsgLine, unescapeKmsg } from "../proc/kmsg.ts";
-
 /** Where the kernel log is read (under the `ProcFs` root). */
 export const KMSG_PATH = "/dev/kmsg";
 

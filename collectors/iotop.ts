@@ -34,8 +34,8 @@ import { MethodFailure } from "../failure.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";
-import type { Interval } from "./sampler.ts";
-import type { Snapshot, TaskSampling, ThreadEntry } from "./task_snapshots.ts";
+import type { Interval } from "../sampling/sampler.ts";
+import type { Snapshot, TaskSampling, ThreadEntry } from "../sampling/task_snapshots.ts";
 
 /** The column header LEPV looks for before the first row; it must stay exactly this. */
 export const IOTOP_HEADER = "  TID PRIO     USER   DISK READ  DISK WRITE SWAPIN     IO COMMAND";

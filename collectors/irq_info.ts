@@ -8,9 +8,9 @@
  */
 
 import { counterRate } from "../proc/counter.ts";
-import type { ProcStat } from "./proc_stat.ts";
+import type { ProcStat } from "../proc/stat.ts";
 import type { Collector } from "./registry.ts";
-import type { SampledSource } from "./sampler.ts";
+import type { SampledSource } from "../sampling/sampler.ts";
 
 /** Whole interrupts and softirqs per second. */
 export interface IrqInfoRates {

@@ -10,8 +10,6 @@
 import { type MemoryUsage, parseSmapsUsage } from "../proc/smaps.ts";
 import type { ProcFs } from "../proc/fs.ts";
 
-export { type MemoryUsage, parseSmapsUsage } from "../proc/smaps.ts";
-
 /**
  * Reads the memory use of one process from `smaps_rollup`, or from `smaps` when the rollup
  * cannot be read (kernels before 4.14 have none).

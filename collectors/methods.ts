@@ -24,9 +24,9 @@ import { pageSizeBytes, UserNames } from "./processes.ts";
 import { procrankCollector } from "./procrank.ts";
 import { psCollector } from "./ps.ts";
 import { Registry } from "./registry.ts";
-import type { SamplingOptions } from "./sampler.ts";
+import type { SamplingOptions } from "../sampling/sampler.ts";
 import { smemCollector } from "./smem.ts";
-import { Sources } from "./sources.ts";
+import { Sources } from "../sampling/sources.ts";
 import { topThreadsCollector } from "./top_threads.ts";
 import { vmstatCollector } from "./vmstat.ts";
 

@@ -29,15 +29,15 @@ import {
 import { LOADAVG_PATH } from "../proc/loadavg.ts";
 import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
-import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "./df.ts";
+import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "../sampling/filesystems.ts";
 import { DISKSTATS_PATH, parseDiskstats } from "../proc/diskstats.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { parseProcStat, STAT_PATH } from "../proc/stat.ts";
 import { parseTaskStat, type TaskStat } from "../proc/pid.ts";
-import { listPids } from "./processes.ts";
+import { listPids } from "../sampling/pids.ts";
 import type { ScrapeOutcome } from "../rpc/messages.ts";
 import type { MethodStats } from "./registry.ts";
-import { cpuPercent, taskKey } from "./task_snapshots.ts";
+import { cpuPercent, taskKey } from "../sampling/task_snapshots.ts";
 import { parseVmstat, VMSTAT_PATH } from "../proc/vmstat.ts";
 
 /** Most processes `--metrics-top-processes` may ask for. */

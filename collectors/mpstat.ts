@@ -14,11 +14,12 @@
 import { counterDelta, counterRate } from "../proc/counter.ts";
 import { INTERRUPTS_PATH, parseIrqTable, SOFTIRQS_PATH } from "../proc/interrupts.ts";
 import { ProcParseError } from "../proc/parse_error.ts";
-import { type IrqRates, irqRates, type IrqTable } from "./interrupts.ts";
-import type { CpuTimes, ProcStat } from "./proc_stat.ts";
+import { type IrqRates, irqRates } from "./interrupt_rates.ts";
+import type { IrqTable } from "../proc/interrupts.ts";
+import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "./registry.ts";
-import type { Interval, SampledSource } from "./sampler.ts";
+import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";
 
 /** The columns of the CPU header after the time label. */

@@ -12,19 +12,7 @@ import { parsePasswd } from "../proc/passwd.ts";
 import { parseKernelPageBytes } from "../proc/smaps.ts";
 import type { ProcFs } from "../proc/fs.ts";
 
-export { parseKeyNumbers } from "../proc/meminfo.ts";
 export { parsePasswd } from "../proc/passwd.ts";
-export {
-  parseCmdline,
-  parseStatusFigures,
-  parseStatusUid,
-  parseTaskStat,
-  PF_KTHREAD,
-  Policy,
-  type StatusFigures,
-  type TaskStat,
-  USER_HZ,
-} from "../proc/pid.ts";
 
 /**
  * User names of uids, from `/etc/passwd` under the file-system root. The file is read once and
@@ -56,29 +44,6 @@ export class UserNames {
     this.#modifiedMs = modified;
     this.#names = parsePasswd(this.#fs.tryReadTextSync("/etc/passwd") ?? "");
   }
-}
-
-/** Numeric entries of a directory (pids of `/proc`, tids of `/proc/<pid>/task`), ascending. */
-export function numericNames(names: readonly string[]): number[] {
-  const numbers: number[] = [];
-  for (const name of names) {
-    if (/^\d+$/.test(name)) numbers.push(Number(name));
-  }
-  return numbers.sort((a, b) => a - b);
-}
-
-/**
- * The pids of all processes.
- *
- * @throws {MethodFailure} when /proc cannot be listed
- */
-export function listPids(fs: ProcFs): number[] {
-  return numericNames(fs.readDirNames("/proc"));
-}
-
-/** The tids of one process; empty when the process has exited meanwhile. */
-export function listTids(fs: ProcFs, pid: number): number[] {
-  return numericNames(fs.tryReadDirNames(`/proc/${pid}/task`) ?? []);
 }
 
 /** Size of a memory page in bytes, from the kernel's own report for lepd's process (or 4096). */

@@ -6,10 +6,12 @@
  */
 
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
-import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
+import { byPssDescending, readMemoryUsage } from "./memory_usage.ts";
+import type { MemoryUsage } from "../proc/smaps.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseTaskStat } from "../proc/pid.ts";
-import { listPids, printable } from "./processes.ts";
+import { printable } from "./processes.ts";
+import { listPids } from "../sampling/pids.ts";
 import type { Collector } from "./registry.ts";
 
 /** One process of the procrank table; memory in KiB. */

@@ -14,13 +14,13 @@ import type { ProcFs } from "../proc/fs.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import type { Collector } from "./registry.ts";
-import type { Interval } from "./sampler.ts";
+import type { Interval } from "../sampling/sampler.ts";
 import {
   cpuPercent,
   type ProcessEntry,
   type Snapshot,
   type TaskSampling,
-} from "./task_snapshots.ts";
+} from "../sampling/task_snapshots.ts";
 
 /** The header LEPV splits into its column names; it must stay exactly this. */
 export const PS_HEADER = "  PID USER     PRI  NI    VSZ   RSS S %CPU %MEM     TIME CMD";

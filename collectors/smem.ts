@@ -14,10 +14,12 @@ import {
   requireMemTotal,
 } from "../proc/meminfo.ts";
 import { MethodFailure } from "../failure.ts";
-import { byPssDescending, type MemoryUsage, readMemoryUsage } from "./memory_usage.ts";
+import { byPssDescending, readMemoryUsage } from "./memory_usage.ts";
+import type { MemoryUsage } from "../proc/smaps.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseStatusUid } from "../proc/pid.ts";
-import { listPids, printable, userLabel, type UserNames } from "./processes.ts";
+import { printable, userLabel, type UserNames } from "./processes.ts";
+import { listPids } from "../sampling/pids.ts";
 import type { Collector } from "./registry.ts";
 
 /** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */

@@ -7,7 +7,7 @@
  */
 
 import type { ProcFs } from "../proc/fs.ts";
-import { numericNames } from "./processes.ts";
+import { numericNames } from "../sampling/pids.ts";
 
 /** The uname fields and CPU count of the banner. */
 export interface SystemIdentity {

@@ -11,20 +11,20 @@ import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/me
 import { parseStatmSharedPages, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { parseUptimeSeconds, UPTIME_PATH } from "../proc/uptime.ts";
 import { countUserSessions, UTMP_PATHS } from "../proc/utmp.ts";
-import { cpuShares, type CpuTimes, IDLE_SHARES, type ProcStat } from "./proc_stat.ts";
+import { cpuShares, IDLE_SHARES } from "./cpu_shares.ts";
+import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./ps.ts";
 import type { Collector } from "./registry.ts";
 
-export { countUserSessions } from "../proc/utmp.ts";
-import type { Interval, SampledSource } from "./sampler.ts";
+import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import {
   cpuPercent,
   type Snapshot,
   type TaskSampling,
   type ThreadEntry,
-} from "./task_snapshots.ts";
+} from "../sampling/task_snapshots.ts";
 
 /** The column header of top's task area. */
 export const TOP_HEADER =

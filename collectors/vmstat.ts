@@ -11,13 +11,10 @@
 
 import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/meminfo.ts";
 import { counterDelta, counterRate, type CounterWidth } from "../proc/counter.ts";
-import { parseVmstat, type VmCounters, vmCounters, VMSTAT_PATH } from "../proc/vmstat.ts";
-import type { ProcFs } from "../proc/fs.ts";
-import type { ProcStat } from "./proc_stat.ts";
+import type { VmCounters } from "../proc/vmstat.ts";
+import type { ProcStat } from "../proc/stat.ts";
 import type { Collector } from "./registry.ts";
-import { type Interval, SampledSource, type SamplingOptions } from "./sampler.ts";
-
-export { parseVmCounters, parseVmstatFields, type VmCounters } from "../proc/vmstat.ts";
+import type { Interval, SampledSource } from "../sampling/sampler.ts";
 
 /** The group header line. */
 export const VMSTAT_GROUP_HEADER =
@@ -26,18 +23,6 @@ export const VMSTAT_GROUP_HEADER =
 /** The column header line. */
 export const VMSTAT_COLUMN_HEADER =
   " r  b   swpd   free   buff  cache   si   so    bi    bo   in   cs us sy id wa st";
-
-/** A sampled source of `/proc/vmstat`, for `vmstatCollector`. */
-export function vmCountersSource(
-  fs: ProcFs,
-  options: SamplingOptions = {},
-): SampledSource<VmCounters> {
-  return new SampledSource(
-    () => vmCounters(parseVmstat(fs.readTextSync(VMSTAT_PATH))),
-    options,
-    "demand",
-  );
-}
 
 /** The seventeen values of the line, in column order. */
 export interface VmstatValues {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { FsSizes } from "../collectors/df.ts";
+import type { FsSizes } from "../sampling/filesystems.ts";
 import { parseLoadavg } from "../proc/loadavg.ts";
 import type { MountEntry } from "../proc/mounts.ts";
 import { type DiskStats, DISKSTATS_SECTOR_BYTES } from "../proc/diskstats.ts";

@@ -10,26 +10,30 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
-  type CgroupSnapshot,
-  cgroupSource,
-  type CgroupUsage,
   CGTOP_HEADER,
   cgtopCollector,
   cgtopRows,
-  compareCgroupPaths,
-  countProcesses,
-  detectCgroupLayout,
   formatCgtop,
   formatCgtopRow,
+} from "../collectors/cgtop.ts";
+import {
+  type CgroupSnapshot,
+  cgroupSource,
+  type CgroupUsage,
+  compareCgroupPaths,
+  detectCgroupLayout,
   layoutFromMounts,
+  readCgroupSnapshot,
+  walkCgroupPaths,
+} from "../sampling/cgroups.ts";
+import {
+  countProcesses,
   parseBlkioServiceBytes,
   parseCgroupMounts,
   parseCpuStatUsec,
   parseIoStat,
   parseSingleNumber,
-  readCgroupSnapshot,
-  walkCgroupPaths,
-} from "../collectors/cgtop.ts";
+} from "../proc/cgroup.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";

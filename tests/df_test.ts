@@ -4,18 +4,16 @@
 
 import assert from "node:assert/strict";
 import {
-  decodeMountField,
   DF_HEADER,
   dfCollector,
   type DfEntry,
   formatDf,
   formatDfRow,
-  type FsSizes,
   humanSize,
-  parseMounts,
-  statSizes,
   usePercent,
 } from "../collectors/df.ts";
+import { decodeMountField, parseMounts } from "../proc/mounts.ts";
+import { type FsSizes, statSizes } from "../sampling/filesystems.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
 

@@ -15,14 +15,11 @@ import {
   dmesgCollector,
   formatKmsg,
   formatKmsgRecord,
-  KmsgParser,
-  type KmsgRecord,
   messageLines,
-  parseKmsgLine,
   recordPrefix,
   RecordTail,
-  unescapeKmsg,
 } from "../collectors/dmesg.ts";
+import { KmsgParser, type KmsgRecord, parseKmsgLine, unescapeKmsg } from "../proc/kmsg.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
 import { formatFree, freeCollector } from "../collectors/free.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { parseKeyNumbers } from "../collectors/processes.ts";
+import { parseKeyNumbers } from "../proc/meminfo.ts";
 
 const GOLDEN_TREES = ["x86_64-vm", "synthetic-processes", "synthetic-smaps"];
 const HEADER = "                   total         used         free       shared      buffers" +

@@ -5,22 +5,18 @@
 import assert from "node:assert/strict";
 import {
   counterDelta,
-  type DiskCounters,
-  type DiskStats,
-  diskstatsSource,
   formatIostat,
   formatIostatRow,
   IOSTAT_HEADER,
   iostatCollector,
   iostatRow,
   iostatRows,
-  isPartitionName,
-  parseDiskstats,
-  wholeDisks,
 } from "../collectors/iostat.ts";
+import { type DiskCounters, type DiskStats, parseDiskstats } from "../proc/diskstats.ts";
+import { diskstatsSource, isPartitionName, wholeDisks } from "../sampling/diskstats.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
-import type { Interval } from "../collectors/sampler.ts";
+import type { Interval } from "../sampling/sampler.ts";
 import { skipUnless } from "./helpers/skip.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";
 

@@ -20,14 +20,15 @@ import {
   iotopTotals,
 } from "../collectors/iotop.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { Policy, type TaskStat, UserNames } from "../collectors/processes.ts";
-import type { Interval } from "../collectors/sampler.ts";
+import { UserNames } from "../collectors/processes.ts";
+import { Policy, type TaskStat } from "../proc/pid.ts";
+import type { Interval } from "../sampling/sampler.ts";
 import {
   type Snapshot,
   taskKey,
   TaskSampling,
   type ThreadEntry,
-} from "../collectors/task_snapshots.ts";
+} from "../sampling/task_snapshots.ts";
 import { untilGrown } from "./helpers/kernel_counters.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";
 

@@ -11,13 +11,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import {
-  counterIncrease,
-  interruptsSource,
-  irqRates,
-  parseIrqTable,
-  softirqsSource,
-} from "../collectors/interrupts.ts";
+import { counterIncrease, irqRates } from "../collectors/interrupt_rates.ts";
+import { interruptsSource, softirqsSource } from "../sampling/interrupts.ts";
+import { parseIrqTable } from "../proc/interrupts.ts";
 import {
   cpuRange,
   formatMpstat,
@@ -30,10 +26,11 @@ import {
   mpstatRows,
   mpstatText,
 } from "../collectors/mpstat.ts";
-import { type CpuTimes, parseProcStat, procStatSource } from "../collectors/proc_stat.ts";
+import { procStatSource } from "../sampling/proc_stat.ts";
+import { type CpuTimes, parseProcStat } from "../proc/stat.ts";
 import { ProcFs } from "../proc/fs.ts";
 import type { Collector } from "../collectors/registry.ts";
-import type { Interval } from "../collectors/sampler.ts";
+import type { Interval } from "../sampling/sampler.ts";
 import { cpuNumbers } from "../collectors/sysstat.ts";
 import {
   type CpuTicks,

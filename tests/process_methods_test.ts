@@ -1,14 +1,8 @@
 // GetCmdTop and GetCmdTopH: parsers and formatters, then the real daemon on the live system.
 
 import assert from "node:assert/strict";
-import {
-  parseCmdline,
-  parseStatusUid,
-  parseTaskStat,
-  printable,
-  type TaskStat,
-  UserNames,
-} from "../collectors/processes.ts";
+import { printable, UserNames } from "../collectors/processes.ts";
+import { parseCmdline, parseStatusUid, parseTaskStat, type TaskStat } from "../proc/pid.ts";
 import {
   psCommand,
   psCpu,
@@ -20,14 +14,9 @@ import {
   psUser,
 } from "../collectors/ps.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { cpuPercent, TaskSampling } from "../collectors/task_snapshots.ts";
-import {
-  countUserSessions,
-  formatUptime,
-  topPriority,
-  topRows,
-  topTime,
-} from "../collectors/top_threads.ts";
+import { cpuPercent, TaskSampling } from "../sampling/task_snapshots.ts";
+import { formatUptime, topPriority, topRows, topTime } from "../collectors/top_threads.ts";
+import { countUserSessions } from "../proc/utmp.ts";
 import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
 import { type Bracket, bracket, readTaskTicks, USER_HZ } from "./helpers/kernel_counters.ts";
 import { flushPromises, VirtualClock } from "./helpers/virtual_clock.ts";

@@ -10,12 +10,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import {
-  byPssDescending,
-  type MemoryUsage,
-  parseSmapsUsage,
-  readMemoryUsage,
-} from "../collectors/memory_usage.ts";
+import { byPssDescending, readMemoryUsage } from "../collectors/memory_usage.ts";
+import { type MemoryUsage, parseSmapsUsage } from "../proc/smaps.ts";
 import { ProcFs } from "../proc/fs.ts";
 import {
   formatProcrank,

@@ -2,13 +2,13 @@
 // so the figures below are exact and a loaded machine cannot change them.
 
 import assert from "node:assert/strict";
-import { cgroupSource } from "../collectors/cgtop.ts";
-import { interruptsSource, softirqsSource } from "../collectors/interrupts.ts";
-import { diskstatsSource } from "../collectors/iostat.ts";
+import { cgroupSource } from "../sampling/cgroups.ts";
+import { interruptsSource, softirqsSource } from "../sampling/interrupts.ts";
+import { diskstatsSource } from "../sampling/diskstats.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { procStatSource } from "../collectors/proc_stat.ts";
-import { type Clock, REAL_CLOCK, SampledSource } from "../collectors/sampler.ts";
-import { vmCountersSource } from "../collectors/vmstat.ts";
+import { procStatSource } from "../sampling/proc_stat.ts";
+import { type Clock, REAL_CLOCK, SampledSource } from "../sampling/sampler.ts";
+import { vmCountersSource } from "../sampling/vm_counters.ts";
 import { flushPromises, VirtualClock } from "./helpers/virtual_clock.ts";
 
 /** Whether `promise` has settled once the promises queued so far have run. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createRegistry } from "../collectors/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { SampledSource } from "../collectors/sampler.ts";
-import { Sources } from "../collectors/sources.ts";
+import { SampledSource } from "../sampling/sampler.ts";
+import { Sources } from "../sampling/sources.ts";
 import { Logger } from "../log.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";
 

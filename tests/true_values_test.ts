@@ -3,20 +3,24 @@
 // counter wraps). Each test fails on the code before the fix it names.
 
 import assert from "node:assert/strict";
-import { cgtopRows, formatCgtop, readCgroupSnapshot } from "../collectors/cgtop.ts";
+import { cgtopRows, formatCgtop } from "../collectors/cgtop.ts";
+import { readCgroupSnapshot } from "../sampling/cgroups.ts";
 import { counterDelta, counterIncrease, counterRate, type CounterWidth } from "../proc/counter.ts";
 import { formatKmsgRecord } from "../collectors/dmesg.ts";
 import { irqInfoRates } from "../collectors/irq_info.ts";
 import { formatSmem } from "../collectors/smem.ts";
 import { mpstatInterruptsText } from "../collectors/mpstat.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { IDLE_SHARES, parseProcStat, type ProcStat } from "../collectors/proc_stat.ts";
+import { IDLE_SHARES } from "../collectors/cpu_shares.ts";
+import { parseProcStat, type ProcStat } from "../proc/stat.ts";
 import { ioPriorityOf, iotopRows, liveIoprioReader } from "../collectors/iotop.ts";
-import { parseTaskStat, Policy, UserNames } from "../collectors/processes.ts";
+import { UserNames } from "../collectors/processes.ts";
+import { parseTaskStat, Policy } from "../proc/pid.ts";
 import { formatPs, psRows } from "../collectors/ps.ts";
-import { taskKey, TaskReader } from "../collectors/task_snapshots.ts";
+import { taskKey, TaskReader } from "../sampling/task_snapshots.ts";
 import { formatTopThreads, topRows } from "../collectors/top_threads.ts";
-import { type VmCounters, vmstatValues } from "../collectors/vmstat.ts";
+import { vmstatValues } from "../collectors/vmstat.ts";
+import type { VmCounters } from "../proc/vmstat.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Item 6: one counter helper, one answer.

@@ -4,13 +4,12 @@
 
 import assert from "node:assert/strict";
 import { MethodFailure } from "../failure.ts";
-import { parseProcStat, type ProcStat, procStatSource } from "../collectors/proc_stat.ts";
+import { procStatSource } from "../sampling/proc_stat.ts";
+import { parseProcStat, type ProcStat } from "../proc/stat.ts";
 import { ProcFs } from "../proc/fs.ts";
-import type { Interval } from "../collectors/sampler.ts";
+import type { Interval } from "../sampling/sampler.ts";
 import {
   formatVmstat,
-  parseVmCounters,
-  vmCountersSource,
   VMSTAT_COLUMN_HEADER,
   VMSTAT_GROUP_HEADER,
   vmstatCollector,
@@ -18,6 +17,8 @@ import {
   type VmstatValues,
   vmstatValues,
 } from "../collectors/vmstat.ts";
+import { parseVmCounters } from "../proc/vmstat.ts";
+import { vmCountersSource } from "../sampling/vm_counters.ts";
 import { onPath } from "./helpers/skip.ts";
 import { VirtualClock } from "./helpers/virtual_clock.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Clock, TimerId } from "../../collectors/sampler.ts";
+import type { Clock, TimerId } from "../../sampling/sampler.ts";
 
 interface Timer {
   id: number;

@@ -20,7 +20,7 @@ import {
   USER_HZ,
 } from "../proc/pid.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import { listPids, listTids } from "./processes.ts";
+import { listPids, listTids } from "./pids.ts";
 import { type Interval, REAL_CLOCK, SampledSource, type SamplingOptions } from "./sampler.ts";
 
 /** One process in a snapshot. */

@@ -1,22 +1,12 @@
 /**
- * Views of `/proc/stat` (parsed by proc/stat.ts): the shares of an interval spent in each CPU
- * state, and the sampled source whose counters mpstat, vmstat, top and irq_info turn into rates.
+ * The shares of an interval spent in each CPU state, from two readings of a `/proc/stat` CPU line
+ * (parsed by proc/stat.ts): what mpstat, vmstat and top -H show.
  *
  * @module
  */
 
-import {
-  CPU_FIELDS,
-  type CpuTimes,
-  parseProcStat,
-  type ProcStat,
-  STAT_PATH,
-} from "../proc/stat.ts";
+import { CPU_FIELDS, type CpuTimes } from "../proc/stat.ts";
 import { counterDelta } from "../proc/counter.ts";
-import type { ProcFs } from "../proc/fs.ts";
-import { SampledSource, type SamplingOptions } from "./sampler.ts";
-
-export { type CpuTimes, parseCpuTimes, parseProcStat, type ProcStat } from "../proc/stat.ts";
 
 /** Ticks of the eight states that add up to the time that passed (guest is inside user). */
 export function totalTicks(times: CpuTimes): number {
@@ -54,9 +44,4 @@ export function cpuShares(previous: CpuTimes, latest: CpuTimes): CpuTimes {
   return Object.fromEntries(
     CPU_FIELDS.map((field) => [field, deltas[field] / total * 100]),
   ) as unknown as CpuTimes;
-}
-
-/** A sampled source of `/proc/stat`, shared by every method that needs its rates. */
-export function procStatSource(fs: ProcFs, options: SamplingOptions = {}): SampledSource<ProcStat> {
-  return new SampledSource(() => parseProcStat(fs.readTextSync(STAT_PATH)), options, "demand");
 }

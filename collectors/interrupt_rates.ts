@@ -1,26 +1,16 @@
 /**
- * `/proc/interrupts` and `/proc/softirqs` (parsed by proc/interrupts.ts): the increase of a kernel counter between two readings (32-bit wraparound included), rates per CPU
- * over an interval, and sampled sources of both files for the mpstat `-I` method.
+ * Rates of `/proc/interrupts` and `/proc/softirqs` (parsed by proc/interrupts.ts, sampled by
+ * sampling/interrupts.ts): the increase of a kernel counter between two readings (32-bit
+ * wraparound included) and rates per CPU over an interval, for mpstat `-I` and irq_info.
  *
  * The kernel's per-CPU interrupt and softirq counters are 32-bit (`unsigned int`); their
- * increases are taken by the shared counter helper (counter.ts) with that width.
+ * increases are taken by the shared counter helper (proc/counter.ts) with that width.
  *
  * @module
  */
 
 import { counterDelta, counterRate } from "../proc/counter.ts";
-import {
-  INTERRUPTS_PATH,
-  type IrqLine,
-  type IrqTable,
-  type IrqTablePath,
-  parseIrqTable,
-  SOFTIRQS_PATH,
-} from "../proc/interrupts.ts";
-import type { ProcFs } from "../proc/fs.ts";
-import { SampledSource, type SamplingOptions } from "./sampler.ts";
-
-export { type IrqLine, type IrqTable, parseIrqTable } from "../proc/interrupts.ts";
+import type { IrqLine, IrqTable } from "../proc/interrupts.ts";
 
 /**
  * How much a per-CPU interrupt or softirq counter (`unsigned int` in the kernel), or a 64-bit
@@ -64,33 +54,4 @@ export function irqRates(
     return { cpu, perSecond };
   });
   return { labels: latest.lines.map((line) => line.label), rows };
-}
-
-function tableSource(
-  fs: ProcFs,
-  path: IrqTablePath,
-  options: SamplingOptions,
-): SampledSource<IrqTable> {
-  return new SampledSource(() => parseIrqTable(fs.readTextSync(path), path), options, "demand");
-}
-
-/**
- * A sampled source of /proc/interrupts, for the per-interrupt section of mpstat `-I`.
- *
- * @throws {MethodFailure} from `interval()` when the file cannot be read or parsed
- */
-export function interruptsSource(
-  fs: ProcFs,
-  options: SamplingOptions = {},
-): SampledSource<IrqTable> {
-  return tableSource(fs, INTERRUPTS_PATH, options);
-}
-
-/**
- * A sampled source of /proc/softirqs, for the softirq section of mpstat `-I`.
- *
- * @throws {MethodFailure} from `interval()` when the file cannot be read or parsed
- */
-export function softirqsSource(fs: ProcFs, options: SamplingOptions = {}): SampledSource<IrqTable> {
-  return tableSource(fs, SOFTIRQS_PATH, options);
 }

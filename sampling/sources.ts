@@ -5,9 +5,6 @@
  * shared (GetCmdMpstat, GetCmdMpstat-I, GetCmdIrqInfo, GetCmdVmstat and GetCmdTopH all read
  * /proc/stat), so no single collector owns it.
  *
- * This is the future `sampling/` folder's owner: the sampler, the sources and the task snapshots
- * belong together there.
- *
  * @module
  */
 
@@ -15,14 +12,14 @@ import type { DiskStats } from "../proc/diskstats.ts";
 import type { IrqTable } from "../proc/interrupts.ts";
 import type { ProcStat } from "../proc/stat.ts";
 import type { VmCounters } from "../proc/vmstat.ts";
-import { type CgroupSnapshot, cgroupSource } from "./cgtop.ts";
+import { type CgroupSnapshot, cgroupSource } from "./cgroups.ts";
 import { interruptsSource, softirqsSource } from "./interrupts.ts";
-import { diskstatsSource } from "./iostat.ts";
+import { diskstatsSource } from "./diskstats.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { procStatSource } from "./proc_stat.ts";
 import type { SampledSource, SamplingOptions } from "./sampler.ts";
 import { TaskSampling } from "./task_snapshots.ts";
-import { vmCountersSource } from "./vmstat.ts";
+import { vmCountersSource } from "./vm_counters.ts";
 
 /** Something a source can be stopped by. */
 export interface Stoppable {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { PROC_FILE_METHODS } from "../collectors/proc_files.ts";
+import { PROC_FILE_METHODS } from "../methods/proc_files.ts";
 import { Client, startDaemon } from "../tests/helpers/daemon.ts";
 import { percentile } from "./measure.ts";
 

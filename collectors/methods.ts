@@ -7,28 +7,28 @@
  */
 
 import type { Logger } from "../log.ts";
-import { cgtopCollector } from "./cgtop.ts";
-import { cpuInfoCollector } from "./cpuinfo.ts";
-import { dfCollector } from "./df.ts";
-import { dmesgCollector } from "./dmesg.ts";
-import { freeCollector } from "./free.ts";
-import { listAllMethod, sayHello } from "./hello.ts";
+import { cgtopCollector } from "../methods/cgtop.ts";
+import { cpuInfoCollector } from "../methods/cpu_info.ts";
+import { dfCollector } from "../methods/df.ts";
+import { dmesgCollector } from "../methods/dmesg.ts";
+import { freeCollector } from "../methods/free.ts";
+import { listAllMethod, sayHello } from "../methods/hello.ts";
 import { createPerfCollectors, resolvePerf } from "../perf/service.ts";
-import { iostatCollector } from "./iostat.ts";
-import { iotopCollector } from "./iotop.ts";
-import { irqInfoCollector } from "./irq_info.ts";
-import { mpstatCollector, mpstatInterruptsCollector } from "./mpstat.ts";
-import { PROC_FILE_METHODS, procFileCollector } from "./proc_files.ts";
+import { iostatCollector } from "../methods/iostat.ts";
+import { iotopCollector } from "../methods/iotop.ts";
+import { irqInfoCollector } from "../methods/irq_info.ts";
+import { mpstatCollector, mpstatInterruptsCollector } from "../methods/mpstat.ts";
+import { PROC_FILE_METHODS, procFileCollector } from "../methods/proc_files.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { pageSizeBytes, UserNames } from "./processes.ts";
-import { procrankCollector } from "./procrank.ts";
-import { psCollector } from "./ps.ts";
+import { pageSizeBytes, UserNames } from "../methods/processes.ts";
+import { procrankCollector } from "../methods/procrank.ts";
+import { psCollector } from "../methods/top.ts";
 import { Registry } from "./registry.ts";
 import type { SamplingOptions } from "../sampling/sampler.ts";
-import { smemCollector } from "./smem.ts";
+import { smemCollector } from "../methods/smem.ts";
 import { Sources } from "../sampling/sources.ts";
-import { topThreadsCollector } from "./top_threads.ts";
-import { vmstatCollector } from "./vmstat.ts";
+import { topThreadsCollector } from "../methods/top_h.ts";
+import { vmstatCollector } from "../methods/vmstat.ts";
 
 /** Bounds and timing of the collectors, from the command line. */
 export interface CollectorOptions {

@@ -12,36 +12,9 @@ import type { Logger } from "../log.ts";
 import type { MethodOutcome } from "../rpc/messages.ts";
 import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
+import type { Collector, CollectorContext } from "../methods/collector.ts";
 
 const encoder = new TextEncoder();
-
-/** What every collector is given. Nothing in it comes from the network. */
-export interface CollectorContext {
-  /** Reader of /proc and /sys (possibly under a fixture root). */
-  fs: ProcFs;
-  /** All registered method names, in registration order. */
-  methods: readonly string[];
-}
-
-/** Produces the text of one method. */
-export interface Collector {
-  /**
-   * Returns the method's text (without the marker).
-   *
-   * @throws {MethodFailure} when the source is unavailable; the message goes to the client
-   */
-  collect(context: CollectorContext): Promise<string>;
-  /**
-   * Checks once at start-up whether the method can work on this machine; returns the reason
-   * when it cannot. Methods without it are always available.
-   */
-  probe?(context: CollectorContext): Promise<string | undefined>;
-  /**
-   * Releases what the collector holds between requests (samplers, child processes) at
-   * shutdown. Called once; the collector is not called again afterwards.
-   */
-  close?(): Promise<void>;
-}
 
 /** Counters of one method since start. */
 export interface MethodStats {

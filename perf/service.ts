@@ -23,7 +23,7 @@ import { RecordingQueue } from "./queue.ts";
 import { CappedOutput, type CappedText, type ChildRun, runChild } from "./runner.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { parseStatusUid } from "../proc/pid.ts";
-import type { Collector } from "../collectors/registry.ts";
+import type { Collector } from "../methods/collector.ts";
 
 /**
  * Where perf is looked for, in the order of root's default PATH on Debian and Ubuntu, so lepd

@@ -15,7 +15,7 @@ import {
   cgtopRows,
   formatCgtop,
   formatCgtopRow,
-} from "../collectors/cgtop.ts";
+} from "../methods/cgtop.ts";
 import {
   type CgroupSnapshot,
   cgroupSource,

@@ -14,7 +14,7 @@ import {
   cpuinfoProcessorCount,
   cpuName,
   formatCpuInfo,
-} from "../collectors/cpuinfo.ts";
+} from "../methods/cpu_info.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
 

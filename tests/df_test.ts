@@ -11,7 +11,7 @@ import {
   formatDfRow,
   humanSize,
   usePercent,
-} from "../collectors/df.ts";
+} from "../methods/df.ts";
 import { decodeMountField, parseMounts } from "../proc/mounts.ts";
 import { type FsSizes, statSizes } from "../sampling/filesystems.ts";
 import { MethodFailure } from "../failure.ts";

@@ -18,7 +18,7 @@ import {
   messageLines,
   recordPrefix,
   RecordTail,
-} from "../collectors/dmesg.ts";
+} from "../methods/dmesg.ts";
 import { KmsgParser, type KmsgRecord, parseKmsgLine, unescapeKmsg } from "../proc/kmsg.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
@@ -285,7 +285,7 @@ Deno.test("dmesgCollector: a missing log is a one-line failure naming /dev/kmsg"
 // The live kernel log. Reads run in a child process with a deadline: a read that blocked would
 // hang this process for good, a child can be killed.
 
-const DMESG_MODULE = new URL("../collectors/dmesg.ts", import.meta.url).href;
+const DMESG_MODULE = new URL("../methods/dmesg.ts", import.meta.url).href;
 const PROC_FS_MODULE = new URL("../proc/fs.ts", import.meta.url).href;
 const isRoot = IS_ROOT;
 

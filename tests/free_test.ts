@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { formatFree, freeCollector } from "../collectors/free.ts";
+import { formatFree, freeCollector } from "../methods/free.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { parseKeyNumbers } from "../proc/meminfo.ts";
 

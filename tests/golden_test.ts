@@ -14,7 +14,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { PROC_FILE_METHODS } from "../collectors/proc_files.ts";
+import { PROC_FILE_METHODS } from "../methods/proc_files.ts";
 import { CLIENT_CHUNK_BYTES, ErrorCode, MARKER, MARKER_REPLACEMENT } from "../rpc/protocol.ts";
 import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
 

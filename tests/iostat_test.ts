@@ -11,7 +11,7 @@ import {
   iostatCollector,
   iostatRow,
   iostatRows,
-} from "../collectors/iostat.ts";
+} from "../methods/iostat.ts";
 import { type DiskCounters, type DiskStats, parseDiskstats } from "../proc/diskstats.ts";
 import { diskstatsSource, isPartitionName, wholeDisks } from "../sampling/diskstats.ts";
 import { MethodFailure } from "../failure.ts";

@@ -18,9 +18,9 @@ import {
   type IotopRow,
   iotopRows,
   iotopTotals,
-} from "../collectors/iotop.ts";
+} from "../methods/iotop.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { UserNames } from "../collectors/processes.ts";
+import { UserNames } from "../methods/processes.ts";
 import { Policy, type TaskStat } from "../proc/pid.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import {

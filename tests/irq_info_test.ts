@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { formatIrqInfo, irqInfoCollector, irqInfoRates } from "../collectors/irq_info.ts";
+import { formatIrqInfo, irqInfoCollector, irqInfoRates } from "../methods/irq_info.ts";
 import { procStatSource } from "../sampling/proc_stat.ts";
 import { parseProcStat, type ProcStat } from "../proc/stat.ts";
 import { ProcFs } from "../proc/fs.ts";

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { counterIncrease, irqRates } from "../collectors/interrupt_rates.ts";
+import { counterIncrease, irqRates } from "../methods/interrupt_rates.ts";
 import { interruptsSource, softirqsSource } from "../sampling/interrupts.ts";
 import { parseIrqTable } from "../proc/interrupts.ts";
 import {
@@ -25,13 +25,13 @@ import {
   mpstatPercentages,
   mpstatRows,
   mpstatText,
-} from "../collectors/mpstat.ts";
+} from "../methods/mpstat.ts";
 import { procStatSource } from "../sampling/proc_stat.ts";
 import { type CpuTimes, parseProcStat } from "../proc/stat.ts";
 import { ProcFs } from "../proc/fs.ts";
-import type { Collector } from "../collectors/registry.ts";
+import type { Collector } from "../methods/collector.ts";
 import type { Interval } from "../sampling/sampler.ts";
-import { cpuNumbers } from "../collectors/sysstat.ts";
+import { cpuNumbers } from "../methods/sysstat.ts";
 import {
   type CpuTicks,
   readAllCpuTicks,

@@ -33,7 +33,7 @@ import {
 import { RecordingQueue } from "../perf/queue.ts";
 import { CappedOutput, runChild } from "../perf/runner.ts";
 import { ProcFs } from "../proc/fs.ts";
-import type { CollectorContext } from "../collectors/registry.ts";
+import type { CollectorContext } from "../methods/collector.ts";
 import { Registry } from "../collectors/registry.ts";
 import { Logger } from "../log.ts";
 import type { ServerConfig } from "../rpc/messages.ts";

@@ -1,7 +1,7 @@
 // GetCmdTop and GetCmdTopH: parsers and formatters, then the real daemon on the live system.
 
 import assert from "node:assert/strict";
-import { printable, UserNames } from "../collectors/processes.ts";
+import { printable, UserNames } from "../methods/processes.ts";
 import { parseCmdline, parseStatusUid, parseTaskStat, type TaskStat } from "../proc/pid.ts";
 import {
   psCommand,
@@ -12,10 +12,10 @@ import {
   psRows,
   psTime,
   psUser,
-} from "../collectors/ps.ts";
+} from "../methods/top.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { cpuPercent, TaskSampling } from "../sampling/task_snapshots.ts";
-import { formatUptime, topPriority, topRows, topTime } from "../collectors/top_threads.ts";
+import { formatUptime, topPriority, topRows, topTime } from "../methods/top_h.ts";
 import { countUserSessions } from "../proc/utmp.ts";
 import { Client, legacyText, startDaemon } from "./helpers/daemon.ts";
 import { type Bracket, bracket, readTaskTicks, USER_HZ } from "./helpers/kernel_counters.ts";

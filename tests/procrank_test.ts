@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { byPssDescending, readMemoryUsage } from "../collectors/memory_usage.ts";
+import { byPssDescending, readMemoryUsage } from "../methods/memory_usage.ts";
 import { type MemoryUsage, parseSmapsUsage } from "../proc/smaps.ts";
 import { ProcFs } from "../proc/fs.ts";
 import {
@@ -19,7 +19,7 @@ import {
   procrankCommand,
   type ProcrankRow,
   readProcrankRows,
-} from "../collectors/procrank.ts";
+} from "../methods/procrank.ts";
 
 const GOLDEN_TREES = ["x86_64-vm", "synthetic-processes", "synthetic-smaps"];
 const SEPARATOR = " ".repeat(27) + "------   ------  ------";

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { MethodFailure } from "../failure.ts";
-import { listAllMethod, sayHello } from "../collectors/hello.ts";
+import { listAllMethod, sayHello } from "../methods/hello.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { type Collector, type CollectorContext, Registry } from "../collectors/registry.ts";
+import { Registry } from "../collectors/registry.ts";
+import type { Collector, CollectorContext } from "../methods/collector.ts";
 import { Logger } from "../log.ts";
 
 function newRegistry(maxResultBytes = 1000): Registry {

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { UserNames } from "../collectors/processes.ts";
-import { formatSmem, readSmemRows, smemCollector, type SmemRow } from "../collectors/smem.ts";
+import { UserNames } from "../methods/processes.ts";
+import { formatSmem, readSmemRows, smemCollector, type SmemRow } from "../methods/smem.ts";
 
 const GOLDEN_TREES = ["x86_64-vm", "synthetic-processes", "synthetic-smaps"];
 const HEADER = "  PID User     Command                         Swap      USS      PSS      RSS";

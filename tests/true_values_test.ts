@@ -3,23 +3,23 @@
 // counter wraps). Each test fails on the code before the fix it names.
 
 import assert from "node:assert/strict";
-import { cgtopRows, formatCgtop } from "../collectors/cgtop.ts";
+import { cgtopRows, formatCgtop } from "../methods/cgtop.ts";
 import { readCgroupSnapshot } from "../sampling/cgroups.ts";
 import { counterDelta, counterIncrease, counterRate, type CounterWidth } from "../proc/counter.ts";
-import { formatKmsgRecord } from "../collectors/dmesg.ts";
-import { irqInfoRates } from "../collectors/irq_info.ts";
-import { formatSmem } from "../collectors/smem.ts";
-import { mpstatInterruptsText } from "../collectors/mpstat.ts";
+import { formatKmsgRecord } from "../methods/dmesg.ts";
+import { irqInfoRates } from "../methods/irq_info.ts";
+import { formatSmem } from "../methods/smem.ts";
+import { mpstatInterruptsText } from "../methods/mpstat.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { IDLE_SHARES } from "../collectors/cpu_shares.ts";
+import { IDLE_SHARES } from "../methods/cpu_shares.ts";
 import { parseProcStat, type ProcStat } from "../proc/stat.ts";
-import { ioPriorityOf, iotopRows, liveIoprioReader } from "../collectors/iotop.ts";
-import { UserNames } from "../collectors/processes.ts";
+import { ioPriorityOf, iotopRows, liveIoprioReader } from "../methods/iotop.ts";
+import { UserNames } from "../methods/processes.ts";
 import { parseTaskStat, Policy } from "../proc/pid.ts";
-import { formatPs, psRows } from "../collectors/ps.ts";
+import { formatPs, psRows } from "../methods/top.ts";
 import { taskKey, TaskReader } from "../sampling/task_snapshots.ts";
-import { formatTopThreads, topRows } from "../collectors/top_threads.ts";
-import { vmstatValues } from "../collectors/vmstat.ts";
+import { formatTopThreads, topRows } from "../methods/top_h.ts";
+import { vmstatValues } from "../methods/vmstat.ts";
 import type { VmCounters } from "../proc/vmstat.ts";
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import {
   vmstatCpuShares,
   type VmstatValues,
   vmstatValues,
-} from "../collectors/vmstat.ts";
+} from "../methods/vmstat.ts";
 import { parseVmCounters } from "../proc/vmstat.ts";
 import { vmCountersSource } from "../sampling/vm_counters.ts";
 import { onPath } from "./helpers/skip.ts";

@@ -9,7 +9,7 @@
  */
 
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "../sampling/filesystems.ts";
 
 /** The header line, exactly as busybox prints it. */

@@ -16,7 +16,7 @@
 
 import { counterDelta as widthDelta, type CounterWidth } from "../proc/counter.ts";
 import { type DiskCounters, type DiskStats, DISKSTATS_SECTOR_BYTES } from "../proc/diskstats.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import { wholeDisks } from "../sampling/diskstats.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { readSystemIdentity, sysstatBanner } from "./sysstat.ts";

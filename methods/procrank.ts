@@ -12,7 +12,7 @@ import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseTaskStat } from "../proc/pid.ts";
 import { printable } from "./processes.ts";
 import { listPids } from "../sampling/pids.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 
 /** One process of the procrank table; memory in KiB. */
 export interface ProcrankRow extends MemoryUsage {

@@ -49,7 +49,7 @@
 
 import { counterDelta, counterIncrease } from "../proc/counter.ts";
 import { printable } from "./processes.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import { type CgroupSnapshot, detectCgroupLayout } from "../sampling/cgroups.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 

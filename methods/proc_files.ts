@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 
 /** Wire method names and the /proc file each one returns, in `ListAllMethod` order. */
 export const PROC_FILE_METHODS: ReadonlyArray<readonly [method: string, path: string]> = [

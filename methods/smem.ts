@@ -20,7 +20,7 @@ import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseStatusUid } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { listPids } from "../sampling/pids.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 
 /** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */
 const COMMAND_WIDTH = 27;

@@ -2,14 +2,14 @@
  * `GetCmdIrqInfo`: interrupts and softirqs per second of the whole machine (docs/protocol.md 3.11),
  * from the first numbers of /proc/stat's `intr` and `softirq` lines over the sampler's latest
  * interval — answered at once instead of after the original's one-second sleep, and without its
- * `%d` that wrapped 64-bit counts above 2^31. Counts are exact up to 2^53 (see interrupts.ts).
+ * `%d` that wrapped 64-bit counts above 2^31. Counts are exact up to 2^53 (see interrupt_rates.ts).
  *
  * @module
  */
 
 import { counterRate } from "../proc/counter.ts";
 import type { ProcStat } from "../proc/stat.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import type { SampledSource } from "../sampling/sampler.ts";
 
 /** Whole interrupts and softirqs per second. */

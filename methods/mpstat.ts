@@ -18,7 +18,7 @@ import { type IrqRates, irqRates } from "./interrupt_rates.ts";
 import type { IrqTable } from "../proc/interrupts.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";
 
@@ -268,7 +268,7 @@ export function mpstatCollector(options: { procStat: SampledSource<ProcStat> }):
 
 /**
  * The `GetCmdMpstat-I` collector: the shared /proc/stat source gives the interrupt total, the
- * other two the per-CPU tables (`interruptsSource` and `softirqsSource` of interrupts.ts).
+ * other two the per-CPU tables (`interruptsSource` and `softirqsSource` of sampling/interrupts.ts).
  */
 export function mpstatInterruptsCollector(
   options: {

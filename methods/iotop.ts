@@ -33,7 +33,7 @@ import { counterDelta } from "../proc/counter.ts";
 import { MethodFailure } from "../failure.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, type UserNames } from "./processes.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import type { Snapshot, TaskSampling, ThreadEntry } from "../sampling/task_snapshots.ts";
 

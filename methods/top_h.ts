@@ -15,8 +15,8 @@ import { cpuShares, IDLE_SHARES } from "./cpu_shares.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
-import { psUser } from "./ps.ts";
-import type { Collector } from "./registry.ts";
+import { psUser } from "./top.ts";
+import type { Collector } from "./collector.ts";
 
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 
 /** `SayHello`: LEPV's ping; it checks that the result starts with `Hello`. */
 export const sayHello: Collector = {

@@ -23,7 +23,7 @@ import { type Cpuinfo, CPUINFO_PATH, parseCpuinfo, processorCount } from "../pro
 import { ProcParseError } from "../proc/parse_error.ts";
 import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import { cpuNumbers } from "./sysstat.ts";
 
 /** What the original looked for in a value to call it the CPU name. */

@@ -12,7 +12,7 @@ import {
   parseMeminfo,
   requireMemTotal,
 } from "../proc/meminfo.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 
 /** busybox prints every number as `%13llu`. */
 function column(value: number | string): string {

@@ -31,7 +31,7 @@ import * as nodeFs from "node:fs";
 import { KmsgParser, type KmsgRecord, unescapeKmsg } from "../proc/kmsg.ts";
 import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 
 /** Where the kernel log is read (under the `ProcFs` root). */
 export const KMSG_PATH = "/dev/kmsg";

@@ -13,7 +13,7 @@ import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/me
 import { counterDelta, counterRate, type CounterWidth } from "../proc/counter.ts";
 import type { VmCounters } from "../proc/vmstat.ts";
 import type { ProcStat } from "../proc/stat.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 
 /** The group header line. */

@@ -13,7 +13,7 @@ import { MEMINFO_PATH, parseMeminfo, requireMemTotal } from "../proc/meminfo.ts"
 import type { ProcFs } from "../proc/fs.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
-import type { Collector } from "./registry.ts";
+import type { Collector } from "./collector.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import {
   cpuPercent,

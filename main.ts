@@ -10,7 +10,7 @@
 import { denoVersionProblem } from "./checks/deno_version.ts";
 import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
-import { daemonRegistry } from "./collectors/methods.ts";
+import { daemonRegistry } from "./registry/methods.ts";
 import { Scraper } from "./collectors/metrics.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";

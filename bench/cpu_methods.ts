@@ -18,7 +18,7 @@
  */
 
 import { parseIrqTable } from "../proc/interrupts.ts";
-import { daemonRegistry } from "../collectors/methods.ts";
+import { daemonRegistry } from "../registry/methods.ts";
 import { parseProcStat } from "../proc/stat.ts";
 import { USER_HZ } from "../proc/pid.ts";
 import { parseFlags } from "../flags.ts";

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { daemonRegistry } from "../collectors/methods.ts";
+import { daemonRegistry } from "../registry/methods.ts";
 import { USER_HZ } from "../proc/pid.ts";
 import { parseFlags } from "../flags.ts";
 import { Logger } from "../log.ts";

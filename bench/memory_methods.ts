@@ -18,7 +18,7 @@
  * @module
  */
 
-import { daemonRegistry } from "../collectors/methods.ts";
+import { daemonRegistry } from "../registry/methods.ts";
 import { listPids } from "../sampling/pids.ts";
 import { parseFlags } from "../flags.ts";
 import { Logger } from "../log.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { daemonRegistry } from "../collectors/methods.ts";
+import { daemonRegistry } from "../registry/methods.ts";
 import { Logger } from "../log.ts";
 import type { Command } from "../flags.ts";
 

@@ -36,7 +36,7 @@ import { parseProcStat, STAT_PATH } from "../proc/stat.ts";
 import { parseTaskStat, type TaskStat } from "../proc/pid.ts";
 import { listPids } from "../sampling/pids.ts";
 import type { ScrapeOutcome } from "../rpc/messages.ts";
-import type { MethodStats } from "./registry.ts";
+import type { MethodStats } from "../registry/registry.ts";
 import { cpuPercent, taskKey } from "../sampling/task_snapshots.ts";
 import { parseVmstat, VMSTAT_PATH } from "../proc/vmstat.ts";
 

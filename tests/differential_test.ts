@@ -19,9 +19,9 @@
 //   wrong width, a stale value) fails every time.
 
 import assert from "node:assert/strict";
-import { createRegistry } from "../collectors/methods.ts";
+import { createRegistry } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
-import type { Registry } from "../collectors/registry.ts";
+import type { Registry } from "../registry/registry.ts";
 import { Logger } from "../log.ts";
 
 const ATTEMPTS = 3;

@@ -34,7 +34,7 @@ import { RecordingQueue } from "../perf/queue.ts";
 import { CappedOutput, runChild } from "../perf/runner.ts";
 import { ProcFs } from "../proc/fs.ts";
 import type { CollectorContext } from "../methods/collector.ts";
-import { Registry } from "../collectors/registry.ts";
+import { Registry } from "../registry/registry.ts";
 import { Logger } from "../log.ts";
 import type { ServerConfig } from "../rpc/messages.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";

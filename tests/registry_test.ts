@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { MethodFailure } from "../failure.ts";
 import { listAllMethod, sayHello } from "../methods/hello.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { Registry } from "../collectors/registry.ts";
+import { Registry } from "../registry/registry.ts";
 import type { Collector, CollectorContext } from "../methods/collector.ts";
 import { Logger } from "../log.ts";
 

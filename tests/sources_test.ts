@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createRegistry } from "../collectors/methods.ts";
+import { createRegistry } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { SampledSource } from "../sampling/sampler.ts";
 import { Sources } from "../sampling/sources.ts";

@@ -8,7 +8,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { MAX_TOP_PROCESSES } from "./collectors/metrics.ts";
+import { MAX_TOP_PROCESSES } from "./metrics/scrape.ts";
 import { PERF_DEFAULTS } from "./perf/service.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import { AccessList } from "./rpc/access.ts";

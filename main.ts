@@ -11,7 +11,7 @@ import { denoVersionProblem } from "./checks/deno_version.ts";
 import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 import { daemonRegistry } from "./registry/methods.ts";
-import { Scraper } from "./collectors/metrics.ts";
+import { Scraper } from "./metrics/scrape.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";

@@ -2,7 +2,7 @@
  * Metric families from parsed kernel files, named and labelled as node_exporter names them
  * wherever the quantity is the same (docs/metrics.md lists them). Pure functions: the parsing
  * is proc/'s (stat.ts, diskstats.ts, vmstat.ts, meminfo.ts, mounts.ts, loadavg.ts), the reading
- * is collectors/metrics.ts's.
+ * is metrics/scrape.ts's.
  *
  * @module
  */

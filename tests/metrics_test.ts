@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { Scraper } from "../collectors/metrics.ts";
+import { Scraper } from "../metrics/scrape.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { parseFlags, UsageError } from "../main.ts";
 import {

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { MetricFamily, Sample } from "../metrics/exposition.ts";
+import type { MetricFamily, Sample } from "./exposition.ts";
 import {
   cpuFamilies,
   diskFamilies,
@@ -25,7 +25,7 @@ import {
   processFamilies,
   statFamilies,
   vmstatFamilies,
-} from "../metrics/node.ts";
+} from "./node.ts";
 import { LOADAVG_PATH } from "../proc/loadavg.ts";
 import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";

@@ -213,7 +213,19 @@ async function sourceFingerprint(): Promise<string> {
       else if (entry.isFile) paths.push(path);
     }
   };
-  for (const directory of ["deploy", "checks", "rpc", "collectors"]) await walk(directory);
+  for (
+    const directory of [
+      "deploy",
+      "checks",
+      "rpc",
+      "registry",
+      "methods",
+      "sampling",
+      "proc",
+      "perf",
+      "metrics",
+    ]
+  ) await walk(directory);
   const parts: string[] = [];
   for (const path of paths.sort()) {
     const bytes = await Deno.readFile(`${REPO_ROOT}/${path}`).catch(() => new Uint8Array());

@@ -1,13 +1,15 @@
 /**
- * Arrows point one way: main → rpc | registry → methods → sampling → proc. Every import statement
- * of the daemon's modules is read from the source, and the edges that point back are listed.
+ * Arrows point one way: main → rpc | registry → methods → sampling → proc; perf/ is used by
+ * methods/ and registry/, metrics/ reads through registry/, sampling/ and proc/. Every import
+ * statement of the daemon's modules is read from the source, and the edges that point back are
+ * listed.
  */
 
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
 /** The daemon's code: these folders and the .ts files at the top (tests, bench, scripts apart). */
-const FOLDERS = ["proc", "collectors", "perf", "rpc", "metrics", "checks"];
+const FOLDERS = ["proc", "sampling", "methods", "registry", "perf", "rpc", "metrics", "checks"];
 /** Top-level modules every layer may import: they import nothing of lepd. */
 const LEAVES = ["log.ts", "failure.ts"];
 
@@ -89,8 +91,8 @@ Deno.test("architecture: the import reader finds every import statement", () => 
     const found = EDGES.filter((edge) => edge.from === path).length;
     assert.ok(found >= statements, `${path}: ${statements} import statements, ${found} read`);
   }
-  assert.deepEqual(importsOf("collectors/x.ts", 'import type { A } from "../rpc/messages.ts";'), [
-    { from: "collectors/x.ts", to: "rpc/messages.ts", typeOnly: true },
+  assert.deepEqual(importsOf("methods/x.ts", 'import type { A } from "../rpc/messages.ts";'), [
+    { from: "methods/x.ts", to: "rpc/messages.ts", typeOnly: true },
   ]);
   assert.deepEqual(
     importsOf("a.ts", 'import {\n  type A,\n  b,\n} from "./b.ts";\nexport * from "./c.ts";'),
@@ -101,15 +103,49 @@ Deno.test("architecture: the import reader finds every import statement", () => 
   ]);
 });
 
-Deno.test("architecture: proc/ imports only proc/ and the leaves (never collectors, perf, rpc, metrics)", () => {
+/** The type-only import of the messages rpc/ exchanges with the main isolate. */
+function messageTypes(edge: Edge): boolean {
+  return edge.typeOnly && edge.to === "rpc/messages.ts";
+}
+
+/** An edge to `folders` or to a leaf. */
+function into(...folders: string[]): (edge: Edge) => boolean {
+  return (edge) => folders.includes(layer(edge.to)) || LEAVES.includes(edge.to);
+}
+
+Deno.test("architecture: proc/ imports only proc/ and the leaves", () => {
+  assert.deepEqual(violations("proc", into("proc")), []);
+});
+
+Deno.test("architecture: sampling/ imports only sampling/, proc/ and the leaves (never methods/ or registry/)", () => {
+  assert.deepEqual(violations("sampling", into("sampling", "proc")), []);
+});
+
+Deno.test("architecture: methods/ import methods/, sampling/, proc/, perf/ and the leaves, never registry/", () => {
+  assert.deepEqual(violations("methods", into("methods", "sampling", "proc", "perf")), []);
+});
+
+Deno.test("architecture: perf/ imports perf/, proc/, the leaves and the Collector type of methods/", () => {
+  const collectorType = (edge: Edge) => edge.typeOnly && edge.to === "methods/collector.ts";
   assert.deepEqual(
-    violations("proc", (edge) => layer(edge.to) === "proc" || LEAVES.includes(edge.to)),
+    violations("perf", (edge) => into("perf", "proc")(edge) || collectorType(edge)),
     [],
   );
 });
 
-Deno.test("architecture: rpc/ never sees collectors/ or proc/, not even through another module", () => {
-  const forbidden = (path: string) => ["collectors", "proc", "perf"].includes(layer(path));
+Deno.test("architecture: registry/ imports what lies below it and no rpc/ (but message types)", () => {
+  const below = into("registry", "methods", "sampling", "proc", "perf");
+  assert.deepEqual(violations("registry", (edge) => below(edge) || messageTypes(edge)), []);
+});
+
+Deno.test("architecture: metrics/ reads through registry/, sampling/ and proc/, no rpc/ (but message types)", () => {
+  const allowed = into("metrics", "registry", "sampling", "proc");
+  assert.deepEqual(violations("metrics", (edge) => allowed(edge) || messageTypes(edge)), []);
+});
+
+Deno.test("architecture: rpc/ reaches no registry/, methods/, sampling/, proc/ or perf/, not even through another module", () => {
+  const forbidden = (path: string) =>
+    ["registry", "methods", "sampling", "proc", "perf"].includes(layer(path));
   assert.deepEqual(violations("rpc", (edge) => !forbidden(edge.to)), []);
   // What rpc/ reaches, transitively (metrics/exposition.ts, log.ts …), stays clear of them too.
   const reached = new Set<string>();
@@ -121,33 +157,4 @@ Deno.test("architecture: rpc/ never sees collectors/ or proc/, not even through 
     pending.push(...EDGES.filter((edge) => edge.from === path).map((edge) => edge.to));
   }
   assert.deepEqual([...reached].filter(forbidden), [], "modules rpc/ loads");
-});
-
-Deno.test("architecture: collectors/ import no rpc/ (but message types) and no main.ts or flags.ts", () => {
-  assert.deepEqual(
-    violations(
-      "collectors",
-      (edge) =>
-        layer(edge.to) === "rpc"
-          ? edge.typeOnly && edge.to === "rpc/messages.ts"
-          : !["main.ts", "flags.ts", "checks"].includes(layer(edge.to)),
-    ),
-    [],
-  );
-});
-
-Deno.test("architecture: perf/ and metrics/ import no rpc/ (but message types) and no main.ts", () => {
-  for (const from of ["perf", "metrics"]) {
-    assert.deepEqual(
-      violations(
-        from,
-        (edge) =>
-          layer(edge.to) === "rpc"
-            ? edge.typeOnly && edge.to === "rpc/messages.ts"
-            : !["main.ts", "flags.ts", "checks"].includes(layer(edge.to)),
-      ),
-      [],
-      from,
-    );
-  }
 });

@@ -1,7 +1,7 @@
 /**
- * Processes and threads as /proc lists them: user names from `/etc/passwd` (parsed by
- * proc/passwd.ts), the listing of pids and tids, and the text rules of the process tables. The
- * files of one process are parsed by proc/pid.ts.
+ * What the process tables share: user names from `/etc/passwd` (parsed by proc/passwd.ts), the
+ * kernel's page size and the text rules of the process tables. The files of one process are
+ * parsed by proc/pid.ts, and pids and tids are listed by sampling/pids.ts.
  *
  * Shared by every process-oriented method (ps, top, iotop, procrank, smem).
  *

@@ -194,6 +194,32 @@ export class ProcFs {
     }
   }
 
+  /**
+   * Names of the subdirectories of a directory (child cgroups), or an empty list when it
+   * cannot be listed (a cgroup removed meanwhile).
+   */
+  subdirectoryNames(path: string): string[] {
+    try {
+      const names: string[] = [];
+      for (const entry of Deno.readDirSync(this.resolve(path))) {
+        if (entry.isDirectory) names.push(entry.name);
+      }
+      return names;
+    } catch {
+      return [];
+    }
+  }
+
+  /** True when the path exists (and may be looked up); false otherwise. */
+  exists(path: string): boolean {
+    try {
+      Deno.statSync(this.resolve(path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Modification time of a file in milliseconds, or undefined when it does not exist. */
   modifiedMs(path: string): number | undefined {
     try {

@@ -119,15 +119,6 @@ function layoutFromFiles(exists: (path: string) => boolean): CgroupLayout | unde
   return v1Layout(roots);
 }
 
-function exists(fs: ProcFs, path: string): boolean {
-  try {
-    Deno.statSync(fs.resolve(path));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Finds the cgroup layout of the machine (or fixture tree).
  *
@@ -136,7 +127,7 @@ function exists(fs: ProcFs, path: string): boolean {
 export function detectCgroupLayout(fs: ProcFs): CgroupLayout {
   const mounts = fs.tryReadTextSync(MOUNTS_PATH);
   const layout = (mounts === undefined ? undefined : layoutFromMounts(parseCgroupMounts(mounts))) ??
-    layoutFromFiles((path) => exists(fs, path));
+    layoutFromFiles((path) => fs.exists(path));
   if (layout === undefined) {
     throw new MethodFailure(
       `Cannot find control groups: "/proc/mounts" lists no cgroup or cgroup2 mount and ` +
@@ -199,19 +190,6 @@ export function readCgroupUsage(
   };
 }
 
-/** Names of the subdirectories (child cgroups) of a directory; empty when it has vanished. */
-function childNames(fs: ProcFs, directory: string): string[] {
-  try {
-    const names: string[] = [];
-    for (const entry of Deno.readDirSync(fs.resolve(directory))) {
-      if (entry.isDirectory) names.push(entry.name);
-    }
-    return names;
-  } catch {
-    return [];
-  }
-}
-
 /** Orders paths as a tree: a cgroup before its children, siblings by name. */
 export function compareCgroupPaths(a: string, b: string): number {
   const left = a === "/" ? [] : a.split("/");
@@ -262,7 +240,7 @@ export function readCgroupSnapshot(fs: ProcFs, bounds: WalkBounds): CgroupSnapsh
   const roots = [...new Set([...layout.tasks, layout.cpu, layout.memory, layout.io])]
     .filter((root) => root !== undefined);
   const paths = walkCgroupPaths(
-    (path) => roots.flatMap((root) => childNames(fs, path === "/" ? root : `${root}${path}`)),
+    (path) => roots.flatMap((root) => fs.subdirectoryNames(path === "/" ? root : `${root}${path}`)),
     bounds,
   );
   const snapshot: CgroupSnapshot = new Map();

@@ -47,6 +47,12 @@ export interface ServerConfig {
   metrics?: { hostname: string; port: number };
 }
 
+/**
+ * How a method's result is asked for: its legacy text, or (JSON-RPC 2.0 `params.format`) a
+ * typed value sent back as a JSON text. The worker validated it; the main isolate checks it again.
+ */
+export type MethodFormat = "text" | "json";
+
 /** The result of running one method, as the main isolate reports it. */
 export type MethodOutcome = { ok: true; text: string } | { ok: false; message: string };
 
@@ -68,7 +74,7 @@ export type FromWorker =
     port: number;
     metrics?: { hostname: string; port: number };
   }
-  | { type: "call"; callId: number; method: string }
+  | { type: "call"; callId: number; method: string; format?: MethodFormat }
   | { type: "scrape"; callId: number }
   | { type: "fatal"; message: string }
   | { type: "stopped" };

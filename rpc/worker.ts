@@ -11,7 +11,13 @@
 /// <reference lib="deno.worker" />
 
 import { Logger } from "../log.ts";
-import type { FromWorker, MethodOutcome, ScrapeOutcome, ToWorker } from "./messages.ts";
+import type {
+  FromWorker,
+  MethodFormat,
+  MethodOutcome,
+  ScrapeOutcome,
+  ToWorker,
+} from "./messages.ts";
 import { MetricsHttpServer } from "./metrics_http.ts";
 import { RpcServer } from "./server.ts";
 
@@ -25,11 +31,11 @@ function post(message: FromWorker): void {
   self.postMessage(message);
 }
 
-function call(method: string): Promise<MethodOutcome> {
+function call(method: string, format?: MethodFormat): Promise<MethodOutcome> {
   return new Promise((resolve) => {
     const callId = nextCallId++;
     pendingCalls.set(callId, resolve);
-    post({ type: "call", callId, method });
+    post({ type: "call", callId, method, ...(format === "json" ? { format } : {}) });
   });
 }
 

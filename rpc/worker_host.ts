@@ -12,6 +12,7 @@
 import type { Logger } from "../log.ts";
 import type {
   FromWorker,
+  MethodFormat,
   MethodOutcome,
   ScrapeOutcome,
   ServerConfig,
@@ -22,8 +23,10 @@ import type {
 export interface MethodTable {
   /** Registered method names, in `ListAllMethod` order. */
   names(): readonly string[];
-  /** Runs a registered method; never throws. */
-  call(method: string): Promise<MethodOutcome>;
+  /** Runs a registered method, as text or (format `json`) as a JSON text; never throws. */
+  call(method: string, format?: MethodFormat): Promise<MethodOutcome>;
+  /** Methods callable but not listed by `ListAllMethod` (`DescribeMethods`). */
+  unlisted?(): readonly string[];
 }
 
 /**
@@ -93,7 +96,7 @@ export function startNetworkWorker(
   },
 ): Promise<NetworkWorker> {
   const { methods, log } = options;
-  const registered = new Set(methods.names());
+  const registered = new Set([...methods.names(), ...(methods.unlisted?.() ?? [])]);
   let listening = false;
   let stopping = false;
   const worker = new Worker(options.workerUrl ?? workerModule(import.meta.url), {
@@ -143,10 +146,11 @@ export function startNetworkWorker(
           });
           break;
         case "call": {
-          // The worker is trusted with nothing: only a registered name reaches a collector.
+          // The worker is trusted with nothing: only a registered name reaches a collector, and
+          // only the format enum goes with it.
           const outcome: MethodOutcome =
             typeof message.method === "string" && registered.has(message.method)
-              ? await methods.call(message.method)
+              ? await methods.call(message.method, message.format === "json" ? "json" : "text")
               : { ok: false, message: "Method not found" };
           send({ type: "outcome", callId: message.callId, outcome });
           break;

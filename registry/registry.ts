@@ -9,10 +9,40 @@
  */
 
 import type { Logger } from "../log.ts";
-import type { MethodOutcome } from "../rpc/messages.ts";
+import type { MethodFormat, MethodOutcome } from "../rpc/messages.ts";
 import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector, CollectorContext } from "../methods/collector.ts";
+import {
+  type Collector,
+  type CollectorContext,
+  type Schema,
+  TEXT_SCHEMA,
+} from "../methods/collector.ts";
+
+/**
+ * The describe call: every method's JSON result schema. It is callable but not listed by
+ * `ListAllMethod`, whose text stays the original's list (docs/protocol.md 1.10).
+ */
+export const DESCRIBE_METHOD = "DescribeMethods";
+
+/** The schema of `DescribeMethods`' own result. */
+const DESCRIBE_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    methods: {
+      type: "object",
+      fields: {},
+      other: {
+        type: "object",
+        fields: { type: { type: "string" } },
+        other: { type: "any" },
+        description: "a schema node: type string, integer, number, object (fields, other), " +
+          "array (items) or any; numbers may name their unit (docs/protocol.md 1.10)",
+      },
+      description: "every method by name, with the schema of its JSON result",
+    },
+  },
+};
 
 const encoder = new TextEncoder();
 
@@ -73,6 +103,21 @@ export class Registry {
     return [...this.#collectors.keys()];
   }
 
+  /** Callable methods that `ListAllMethod` does not list: the describe call. */
+  unlisted(): string[] {
+    return [DESCRIBE_METHOD];
+  }
+
+  /** Each method's JSON result schema (`DescribeMethods`), `DescribeMethods` included. */
+  describe(): { methods: Record<string, Schema> } {
+    const methods: Record<string, Schema> = {};
+    for (const [method, collector] of this.#collectors) {
+      methods[method] = collector.schema ?? TEXT_SCHEMA;
+    }
+    methods[DESCRIBE_METHOD] = DESCRIBE_SCHEMA;
+    return { methods };
+  }
+
   /** True when `method` is registered (exact, case-sensitive name). */
   has(method: string): boolean {
     return this.#collectors.has(method);
@@ -83,8 +128,14 @@ export class Registry {
     return this.#stats.get(method);
   }
 
-  /** Runs a method by name and reports its text or a one-line failure; never throws. */
-  async call(method: string): Promise<MethodOutcome> {
+  /**
+   * Runs a method by name and reports its text or a one-line failure; never throws. With format
+   * `json` the text is the JSON of the method's typed result (or of `{ "text": … }`).
+   */
+  async call(method: string, format: MethodFormat = "text"): Promise<MethodOutcome> {
+    if (method === DESCRIBE_METHOD) {
+      return { ok: true, text: JSON.stringify(this.describe()) };
+    }
     const collector = this.#collectors.get(method);
     const stats = this.#stats.get(method);
     if (collector === undefined || stats === undefined) {
@@ -93,7 +144,12 @@ export class Registry {
     const started = performance.now();
     stats.calls++;
     try {
-      const text = await collector.collect(this.#contextOf());
+      const context = this.#contextOf();
+      const text = format !== "json" ? await collector.collect(context) : JSON.stringify(
+        collector.json === undefined
+          ? { text: await collector.collect(context) }
+          : await collector.json(context),
+      );
       // A UTF-16 unit is at most 3 UTF-8 bytes; count bytes only when the limit may be near.
       const bytes = text.length * 3 > this.#maxResultBytes
         ? encoder.encode(text).length

@@ -65,8 +65,8 @@ export interface ConnectionContext {
   /** Bytes of replies all connections together may hold while they are written. */
   budget: ResponseBudget;
   hasMethod(name: string): boolean;
-  /** Runs a registered method in the collectors' isolate. */
-  call(method: string): Promise<MethodOutcome>;
+  /** Runs a registered method in the collectors' isolate (as a JSON text for format `json`). */
+  call(method: string, format?: "json"): Promise<MethodOutcome>;
   log: Logger;
 }
 
@@ -84,8 +84,16 @@ export class Connection {
   readonly #context: ConnectionContext;
   readonly #peer: string;
   readonly #framer: JsonFramer;
+  /**
+   * The one timer of the connection, re-armed lazily: arming only moves {@link #deadline}, and
+   * a timer that fires before it starts another for the rest, so a request costs no timer call.
+   */
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pending timer fires (performance.now()). */
+  #timerAt = 0;
   #timerKind: "idle" | "stall" | undefined;
+  /** When the armed timeout expires (performance.now()). */
+  #deadline = 0;
   #busy = false;
   readonly #buffer = new Uint8Array(READ_BUFFER_BYTES);
   /** The read that watches the client while a request is answered. */
@@ -389,15 +397,16 @@ export class Connection {
 
   async #run(call: Call): Promise<Outcome> {
     const started = performance.now();
-    const outcome = await this.#context.call(call.method);
+    const outcome = call.format === "json"
+      ? await this.#context.call(call.method, "json")
+      : await this.#context.call(call.method);
     const log = this.#context.log;
     if (log.enabled("debug")) {
       const elapsed = (performance.now() - started).toFixed(1);
       log.debug(`${this.#peer}: ${call.method} ${outcome.ok ? "ok" : "failed"} in ${elapsed} ms`);
     }
-    return outcome.ok
-      ? { result: outcome.text }
-      : failure(ErrorCode.METHOD_FAILED, outcome.message);
+    if (!outcome.ok) return failure(ErrorCode.METHOD_FAILED, outcome.message);
+    return call.format === "json" ? { result: outcome.text, json: true } : { result: outcome.text };
   }
 
   /**
@@ -417,24 +426,47 @@ export class Connection {
   }
 
   #arm(kind: "idle" | "stall"): void {
-    this.#disarm();
-    if (kind === "idle") this.#idleSince = performance.now();
+    const now = performance.now();
+    if (kind === "idle") this.#idleSince = now;
     const delay = kind === "idle" ? this.#context.idleTimeoutMs : this.#context.stallTimeoutMs;
     this.#timerKind = kind;
-    this.#timer = setTimeout(() => {
-      this.#context.log.debug(`${this.#peer}: closing after the ${kind} timeout of ${delay} ms`);
-      this.#close();
-    }, delay);
+    this.#deadline = now + delay;
+    // A pending timer that fires no later than the deadline re-arms itself for the rest.
+    if (this.#timer !== undefined && this.#timerAt <= this.#deadline) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#schedule(delay, now);
   }
 
-  #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  #schedule(delay: number, now: number): void {
+    this.#timerAt = now + delay;
+    this.#timer = setTimeout(() => this.#expire(), delay);
+  }
+
+  /** The timer fired: closes when the armed timeout has expired, else waits for the rest. */
+  #expire(): void {
     this.#timer = undefined;
+    const kind = this.#timerKind;
+    if (kind === undefined || this.#closed) return;
+    const now = performance.now();
+    const left = this.#deadline - now;
+    if (left > 1) {
+      this.#schedule(left, now);
+      return;
+    }
+    const delay = kind === "idle" ? this.#context.idleTimeoutMs : this.#context.stallTimeoutMs;
+    this.#context.log.debug(`${this.#peer}: closing after the ${kind} timeout of ${delay} ms`);
+    this.#close();
+  }
+
+  /** Disarms the timeout; a pending timer that fires meanwhile does nothing. */
+  #disarm(): void {
     this.#timerKind = undefined;
   }
 
   #close(): void {
     this.#disarm();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#closed) return;
     this.#closed = true;
     try {

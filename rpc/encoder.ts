@@ -12,9 +12,12 @@
 import { CLIENT_CHUNK_BYTES, MARKER, MARKER_REPLACEMENT } from "./protocol.ts";
 import type { Dialect, RequestId } from "./request.ts";
 
-/** What a request produced: the method's text or an error. */
+/**
+ * What a request produced: the method's text or an error. With `json` the result is a JSON text
+ * from the main isolate (format `json`, JSON-RPC 2.0 only), sent as a JSON value, not a string.
+ */
 export type Outcome =
-  | { result: string }
+  | { result: string; json?: true }
   | { error: { code: number; message: string } };
 
 /** One response to encode. `id` is absent when the response must not carry one. */
@@ -92,7 +95,12 @@ function encodeLegacy(reply: Reply): Uint8Array {
 
 function jsonRpc2Object(reply: Reply): Record<string, unknown> {
   const outcome = "result" in reply.outcome
-    ? { result: sanitizeText(reply.outcome.result) }
+    ? {
+      // A JSON result is parsed here and written again, so that only JSON reaches the wire.
+      result: reply.outcome.json === true
+        ? JSON.parse(reply.outcome.result)
+        : sanitizeText(reply.outcome.result),
+    }
     : { error: reply.outcome.error };
   // The id goes back exactly as the client wrote it, digits and exponent included.
   const id = reply.idSource === undefined ? reply.id ?? null : rawJSON(reply.idSource);

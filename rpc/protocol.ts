@@ -32,6 +32,8 @@ export const ErrorCode = {
   INVALID_REQUEST: -32600,
   /** A well-formed request for a method lepd does not have. */
   METHOD_NOT_FOUND: -32601,
+  /** A JSON-RPC 2.0 request whose `params.format` is neither `"text"` nor `"json"`. */
+  INVALID_PARAMS: -32602,
   /**
    * A method that exists but could not produce its text (a /proc file this kernel lacks, a
    * permission the daemon does not hold). In the JSON-RPC "server error" range.
@@ -44,6 +46,7 @@ export const ErrorMessage = {
   PARSE_ERROR: "Parse error. Invalid JSON was received by the server.",
   INVALID_REQUEST: "The JSON sent is not a valid Request object.",
   METHOD_NOT_FOUND: "Method not found.",
+  INVALID_PARAMS: 'Invalid params: "format" must be "text" or "json".',
 } as const;
 
 /**

@@ -18,10 +18,18 @@ export type Dialect = "legacy" | "2.0";
 /** A request id as it appears on the wire; `null` only in JSON-RPC 2.0. */
 export type RequestId = string | number | null;
 
+/**
+ * The result form a JSON-RPC 2.0 request chose with `params: {"format": …}`: `text` (the default,
+ * the legacy text) or `json` (a typed object, docs/protocol.md 1.10).
+ */
+export type ResultFormat = "text" | "json";
+
 /** A valid request: the method name and, when the client sent one, its id. */
 export interface Call {
   dialect: Dialect;
   method: string;
+  /** Present only when a JSON-RPC 2.0 request asked for `"format":"json"`. */
+  format?: "json";
   /** Absent when the request carried no id (legacy) or is a notification (2.0). */
   id?: RequestId;
   /**
@@ -154,5 +162,28 @@ export function validateRequest(
       },
     };
   }
-  return { ok: true, call: { dialect, method, ...idFields } };
+  // Only JSON-RPC 2.0 reads params; the legacy dialect ignores them, as the original did.
+  let format: ResultFormat = "text";
+  if (dialect === "2.0" && params !== undefined && params.source[0] === "{") {
+    const formatMember = objectMembers(params.source).find((member) => member.name === "format");
+    if (formatMember !== undefined) {
+      const value = JSON.parse(formatMember.source);
+      if (value !== "text" && value !== "json") {
+        return {
+          ok: false,
+          rejection: {
+            dialect,
+            code: ErrorCode.INVALID_PARAMS,
+            message: ErrorMessage.INVALID_PARAMS,
+            ...idFields,
+          },
+        };
+      }
+      format = value;
+    }
+  }
+  return {
+    ok: true,
+    call: { dialect, method, ...idFields, ...(format === "json" ? { format } : {}) },
+  };
 }

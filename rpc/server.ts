@@ -15,7 +15,7 @@ import type { Logger } from "../log.ts";
 import { AccessList } from "./access.ts";
 import { Connection, ResponseBudget } from "./connection.ts";
 import { encodeReply } from "./encoder.ts";
-import type { MethodOutcome, ServerConfig } from "./messages.ts";
+import type { MethodFormat, MethodOutcome, ServerConfig } from "./messages.ts";
 import { ErrorCode } from "./protocol.ts";
 
 /** `--max-response-bytes-per-connection` when the config does not say. */
@@ -52,7 +52,7 @@ export function isPerfMethod(method: string): boolean {
 export interface ServerHost {
   /** Names of the registered methods; anything else is answered -32601 without asking. */
   methods: readonly string[];
-  call(method: string): Promise<MethodOutcome>;
+  call(method: string, format?: MethodFormat): Promise<MethodOutcome>;
   log: Logger;
 }
 
@@ -173,7 +173,7 @@ export class RpcServer {
         DEFAULT_MAX_RESPONSE_BYTES_PER_CONNECTION,
       budget: this.#budget,
       hasMethod: (name) => this.#methods.has(name),
-      call: (method) => this.#call(client, method),
+      call: (method, format) => this.#call(client, method, format),
       log,
     });
     this.#clientOf.set(connection, client);
@@ -224,8 +224,8 @@ export class RpcServer {
    * Runs a method for a client: joins the identical call in flight if there is one, and
    * allows one perf method in flight per client address.
    */
-  #call(client: string, method: string): Promise<MethodOutcome> {
-    if (!isPerfMethod(method)) return this.#shared(method);
+  #call(client: string, method: string, format?: MethodFormat): Promise<MethodOutcome> {
+    if (!isPerfMethod(method)) return this.#shared(method, format);
     const held = this.#perfByClient.get(client);
     if (held !== undefined && held.method !== method) {
       return Promise.resolve({
@@ -237,33 +237,42 @@ export class RpcServer {
     const entry = held ?? { method, calls: 0 };
     entry.calls++;
     this.#perfByClient.set(client, entry);
-    return this.#shared(method).finally(() => {
+    return this.#shared(method, format).finally(() => {
       if (--entry.calls === 0) this.#perfByClient.delete(client);
     });
   }
 
-  /** The call in flight for `method`, or a new one. */
-  #shared(method: string): Promise<MethodOutcome> {
-    let call = this.#inFlight.get(method);
+  /** The call in flight for `method` in that format, or a new one. */
+  #shared(method: string, format?: MethodFormat): Promise<MethodOutcome> {
+    const json = format === "json";
+    // A JSON call shares only with JSON calls: the two results differ.
+    const key = json ? `${method}\0json` : method;
+    let call = this.#inFlight.get(key);
     if (call === undefined) {
-      call = HEAVY_METHODS.has(method) ? this.#heavy(method) : this.#host.call(method);
-      this.#inFlight.set(method, call);
+      call = HEAVY_METHODS.has(method)
+        ? this.#heavy(method, format)
+        : json
+        ? this.#host.call(method, "json")
+        : this.#host.call(method);
+      this.#inFlight.set(key, call);
       const started = call;
       call.finally(() => {
-        if (this.#inFlight.get(method) === started) this.#inFlight.delete(method);
+        if (this.#inFlight.get(key) === started) this.#inFlight.delete(key);
       }).catch(() => {});
     }
     return call;
   }
 
   /** Runs a heavy method in its turn: after the previous one, and after that one's gap. */
-  #heavy(method: string): Promise<MethodOutcome> {
+  #heavy(method: string, format?: MethodFormat): Promise<MethodOutcome> {
     const run = this.#heavyLane.then(async () => {
       const wait = this.#heavyFreeAt - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const started = performance.now();
       try {
-        return await this.#host.call(method);
+        return await (format === "json"
+          ? this.#host.call(method, "json")
+          : this.#host.call(method));
       } finally {
         const now = performance.now();
         const share = this.#config.heavyShare ?? DEFAULT_HEAVY_SHARE;

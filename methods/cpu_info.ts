@@ -23,7 +23,7 @@ import { type Cpuinfo, CPUINFO_PATH, parseCpuinfo, processorCount } from "../pro
 import { ProcParseError } from "../proc/parse_error.ts";
 import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 import { cpuNumbers } from "./sysstat.ts";
 
 /** What the original looked for in a value to call it the CPU name. */
@@ -127,6 +127,19 @@ export const cpuInfoCollector: Collector = {
   collect({ fs }) {
     return Promise.try(() => formatCpuInfo(readCpuInfo(fs)));
   },
+  json({ fs }) {
+    return Promise.try(() => {
+      const { cpuCount, name } = readCpuInfo(fs);
+      return { cpunr: cpuCount, cpu_name: name };
+    });
+  },
+  schema: {
+    type: "object",
+    fields: {
+      cpunr: { type: "integer", description: "CPUs, offline ones included" },
+      cpu_name: { type: "string", description: "the vendor, as the text's cpu_name" },
+    },
+  } satisfies Schema,
 };
 
 function readCpuInfo(fs: ProcFs): { cpuCount: number; name: string } {

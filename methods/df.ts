@@ -9,7 +9,8 @@
  */
 
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "../sampling/filesystems.ts";
 
 /** The header line, exactly as busybox prints it. */
@@ -89,16 +90,52 @@ export function formatDf(entries: readonly DfEntry[]): string {
  */
 export const dfCollector: Collector = {
   async collect({ fs }) {
-    const mounts = parseMounts(fs.readTextSync(MOUNTS_PATH))
-      .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
-    const sizes = await Promise.all(mounts.map((mount) => statSizes(fs.resolve(mount.mountPoint))));
-    const entries: DfEntry[] = [];
-    mounts.forEach((mount, index) => {
-      const size = sizes[index];
-      if (size !== undefined) {
-        entries.push({ device: mount.device, mountPoint: mount.mountPoint, sizes: size });
-      }
-    });
-    return formatDf(entries);
+    return formatDf(await dfEntries(fs));
   },
+  async json({ fs }) {
+    return {
+      filesystems: (await dfEntries(fs)).map(({ device, mountPoint, sizes }) => ({
+        filesystem: device,
+        mounted_on: mountPoint,
+        size_bytes: Number(sizes.totalBytes),
+        used_bytes: Number(sizes.usedBytes),
+        available_bytes: Number(sizes.availableBytes),
+        use_pct: Number(usePercent(sizes)),
+      })),
+    };
+  },
+  schema: {
+    type: "object",
+    fields: {
+      filesystems: {
+        type: "array",
+        items: {
+          type: "object",
+          fields: {
+            filesystem: { type: "string" },
+            mounted_on: { type: "string" },
+            size_bytes: { type: "integer", unit: "B" },
+            used_bytes: { type: "integer", unit: "B" },
+            available_bytes: { type: "integer", unit: "B" },
+            use_pct: { type: "integer", unit: "%" },
+          },
+        },
+      },
+    },
+  } satisfies Schema,
 };
+
+/** The rows of `GetCmdDf` (see {@link dfCollector}). */
+async function dfEntries(fs: ProcFs): Promise<DfEntry[]> {
+  const mounts = parseMounts(fs.readTextSync(MOUNTS_PATH))
+    .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
+  const sizes = await Promise.all(mounts.map((mount) => statSizes(fs.resolve(mount.mountPoint))));
+  const entries: DfEntry[] = [];
+  mounts.forEach((mount, index) => {
+    const size = sizes[index];
+    if (size !== undefined) {
+      entries.push({ device: mount.device, mountPoint: mount.mountPoint, sizes: size });
+    }
+  });
+  return entries;
+}

@@ -12,7 +12,7 @@ import {
   parseMeminfo,
   requireMemTotal,
 } from "../proc/meminfo.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 
 /** busybox prints every number as `%13llu`. */
 function column(value: number | string): string {
@@ -42,6 +42,42 @@ function column(value: number | string): string {
  * @throws {ProcParseError} when MemTotal is missing: without it no line would mean anything
  */
 export function formatFree(meminfo: Meminfo): string {
+  const row = freeRow(meminfo);
+  const lines = [
+    " ".repeat(11) +
+    ["total", "used", "free", "shared", "buffers", "cached"].map(column).join(""),
+    "Mem:".padEnd(11) +
+    [row.total_kb, row.used_kb, row.free_kb, row.shared_kb, row.buffers_kb, row.cached_kb]
+      .map(column).join(""),
+    "-/+ buffers/cache:".padEnd(24) +
+    column(row.used_minus_buffers_cache_kb) + column(row.free_plus_buffers_cache_kb),
+    "Swap:".padEnd(10) +
+    [row.swap_total_kb, row.swap_used_kb, row.swap_free_kb].map(column).join(""),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** The numbers of `free` (KiB), which the text and the JSON show. */
+export interface FreeRow {
+  total_kb: number;
+  used_kb: number;
+  free_kb: number;
+  shared_kb: number;
+  buffers_kb: number;
+  cached_kb: number;
+  used_minus_buffers_cache_kb: number;
+  free_plus_buffers_cache_kb: number;
+  swap_total_kb: number;
+  swap_used_kb: number;
+  swap_free_kb: number;
+}
+
+/**
+ * The figures of {@link formatFree}.
+ *
+ * @throws {ProcParseError} when MemTotal is missing
+ */
+export function freeRow(meminfo: Meminfo): FreeRow {
   const total = requireMemTotal(meminfo);
   const value = (key: string): number => meminfoKib(meminfo, key);
   const free = value("MemFree");
@@ -50,22 +86,48 @@ export function formatFree(meminfo: Meminfo): string {
   const used = Math.max(0, total - free);
   const swapTotal = value("SwapTotal");
   const swapFree = value("SwapFree");
-  const lines = [
-    " ".repeat(11) +
-    ["total", "used", "free", "shared", "buffers", "cached"].map(column).join(""),
-    "Mem:".padEnd(11) +
-    [total, used, free, value("Shmem"), buffers, cached].map(column).join(""),
-    "-/+ buffers/cache:".padEnd(24) +
-    column(Math.max(0, used - buffers - cached)) + column(free + buffers + cached),
-    "Swap:".padEnd(10) +
-    [swapTotal, Math.max(0, swapTotal - swapFree), swapFree].map(column).join(""),
-  ];
-  return lines.join("\n") + "\n";
+  return {
+    total_kb: total,
+    used_kb: used,
+    free_kb: free,
+    shared_kb: value("Shmem"),
+    buffers_kb: buffers,
+    cached_kb: cached,
+    used_minus_buffers_cache_kb: Math.max(0, used - buffers - cached),
+    free_plus_buffers_cache_kb: free + buffers + cached,
+    swap_total_kb: swapTotal,
+    swap_used_kb: Math.max(0, swapTotal - swapFree),
+    swap_free_kb: swapFree,
+  };
 }
+
+const KIB: Schema = { type: "integer", unit: "KiB" };
+
+/** The schema of `GetCmdFree`'s JSON. */
+export const FREE_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    total_kb: KIB,
+    used_kb: KIB,
+    free_kb: KIB,
+    shared_kb: KIB,
+    buffers_kb: KIB,
+    cached_kb: KIB,
+    used_minus_buffers_cache_kb: KIB,
+    free_plus_buffers_cache_kb: KIB,
+    swap_total_kb: KIB,
+    swap_used_kb: KIB,
+    swap_free_kb: KIB,
+  },
+};
 
 /** `GetCmdFree`: {@link formatFree} of the live /proc/meminfo. */
 export const freeCollector: Collector = {
   async collect({ fs }) {
     return formatFree(parseMeminfo(await fs.readText(MEMINFO_PATH)));
   },
+  async json({ fs }) {
+    return freeRow(parseMeminfo(await fs.readText(MEMINFO_PATH)));
+  },
+  schema: FREE_SCHEMA,
 };

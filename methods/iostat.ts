@@ -16,7 +16,8 @@
 
 import { counterDelta as widthDelta, type CounterWidth } from "../proc/counter.ts";
 import { type DiskCounters, type DiskStats, DISKSTATS_SECTOR_BYTES } from "../proc/diskstats.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import { wholeDisks } from "../sampling/diskstats.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { readSystemIdentity, sysstatBanner } from "./sysstat.ts";
@@ -158,6 +159,47 @@ export function formatIostat(banner: string, rows: readonly IostatRow[]): string
   return [banner, "", IOSTAT_HEADER, ...rows.map(formatIostatRow), "", ""].join("\n");
 }
 
+/** The whole disks of the latest reading (partitions and virtual devices left out). */
+function diskNames(fs: ProcFs, interval: Interval<DiskStats>): ReadonlySet<string> {
+  const sysBlock = fs.tryReadDirNames("/sys/block");
+  return wholeDisks(
+    [...interval.latest.keys()],
+    sysBlock === undefined ? undefined : new Set(sysBlock),
+  );
+}
+
+const RATE = (unit: string): Schema => ({ type: "number", unit });
+
+/** The schema of `GetCmdIostat`'s JSON: the columns of `iostat -d -x -k`, unrounded. */
+export const IOSTAT_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    devices: {
+      type: "array",
+      items: {
+        type: "object",
+        fields: {
+          device: { type: "string" },
+          rrqm_per_s: RATE("1/s"),
+          wrqm_per_s: RATE("1/s"),
+          r_per_s: RATE("1/s"),
+          w_per_s: RATE("1/s"),
+          rkb_per_s: RATE("KiB/s"),
+          wkb_per_s: RATE("KiB/s"),
+          avgrq_sz_sectors: RATE("sectors (512 B)"),
+          avgqu_sz: RATE("requests"),
+          await_ms: RATE("ms"),
+          r_await_ms: RATE("ms"),
+          w_await_ms: RATE("ms"),
+          svctm_ms: RATE("ms"),
+          util_pct: RATE("%"),
+        },
+      },
+    },
+  },
+};
+
 /**
  * The `GetCmdIostat` collector.
  *
@@ -168,13 +210,31 @@ export function iostatCollector(options: { diskstats: SampledSource<DiskStats> }
   return {
     async collect({ fs }) {
       const interval = await options.diskstats.interval();
-      const sysBlock = fs.tryReadDirNames("/sys/block");
-      const disks = wholeDisks(
-        [...interval.latest.keys()],
-        sysBlock === undefined ? undefined : new Set(sysBlock),
-      );
       const banner = sysstatBanner(readSystemIdentity(fs), new Date(interval.takenAt));
-      return formatIostat(banner, iostatRows(interval, disks));
+      return formatIostat(banner, iostatRows(interval, diskNames(fs, interval)));
     },
+    async json({ fs }) {
+      const interval = await options.diskstats.interval();
+      return {
+        interval_s: interval.seconds,
+        devices: iostatRows(interval, diskNames(fs, interval)).map((row) => ({
+          device: row.device,
+          rrqm_per_s: row.readMergesPerSecond,
+          wrqm_per_s: row.writeMergesPerSecond,
+          r_per_s: row.readsPerSecond,
+          w_per_s: row.writesPerSecond,
+          rkb_per_s: row.readKiBPerSecond,
+          wkb_per_s: row.writeKiBPerSecond,
+          avgrq_sz_sectors: row.averageRequestSectors,
+          avgqu_sz: row.averageQueueLength,
+          await_ms: row.awaitMs,
+          r_await_ms: row.readAwaitMs,
+          w_await_ms: row.writeAwaitMs,
+          svctm_ms: row.serviceMs,
+          util_pct: row.utilizationPercent,
+        })),
+      };
+    },
+    schema: IOSTAT_SCHEMA,
   };
 }

@@ -9,7 +9,7 @@
 
 import { counterRate } from "../proc/counter.ts";
 import type { ProcStat } from "../proc/stat.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 import type { SampledSource } from "../sampling/sampler.ts";
 
 /** Whole interrupts and softirqs per second. */
@@ -37,12 +37,32 @@ export function formatIrqInfo(rates: IrqInfoRates): string {
   return `irq:${rates.interrupts}/s softirq:${rates.softirqs}/s \n`;
 }
 
+/** The schema of `GetCmdIrqInfo`'s JSON (whole rates, as in the text). */
+export const IRQ_INFO_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    irq_per_s: { type: "integer", unit: "1/s" },
+    softirq_per_s: { type: "integer", unit: "1/s" },
+  },
+};
+
 /** The `GetCmdIrqInfo` collector over the shared /proc/stat source. */
 export function irqInfoCollector(options: { procStat: SampledSource<ProcStat> }): Collector {
   return {
     async collect() {
       return formatIrqInfo(irqInfoRates(await options.procStat.interval()));
     },
+    async json() {
+      const interval = await options.procStat.interval();
+      const rates = irqInfoRates(interval);
+      return {
+        interval_s: interval.seconds,
+        irq_per_s: rates.interrupts,
+        softirq_per_s: rates.softirqs,
+      };
+    },
+    schema: IRQ_INFO_SCHEMA,
     async probe({ fs }) {
       await fs.readText("/proc/stat");
       return undefined;

@@ -18,7 +18,7 @@ import { type IrqRates, irqRates } from "./interrupt_rates.ts";
 import type { IrqTable } from "../proc/interrupts.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";
 
@@ -211,13 +211,72 @@ function sysstatLabels(
  * reading knows, banner and times from `fs` and the interval.
  */
 export function mpstatText(fs: ProcFs, interval: Interval<ProcStat>): string {
+  return formatMpstat(mpstatIntervalRows(fs, interval), sysstatLabels(fs, interval));
+}
+
+/** The rows of `GetCmdMpstat`: `all`, then CPUs 0 … the highest /sys or either reading knows. */
+function mpstatIntervalRows(fs: ProcFs, interval: Interval<ProcStat>): MpstatRow[] {
   const cpus = cpuRange([
     cpuNumbers(fs),
     statCpuNumbers(interval.previous),
     statCpuNumbers(interval.latest),
   ]);
-  return formatMpstat(mpstatRows(interval, cpus), sysstatLabels(fs, interval));
+  return mpstatRows(interval, cpus);
 }
+
+/** The JSON names of mpstat's ten columns, in their order (percent of the CPU's time). */
+export const MPSTAT_JSON_FIELDS = [
+  "usr_pct",
+  "nice_pct",
+  "sys_pct",
+  "iowait_pct",
+  "irq_pct",
+  "soft_pct",
+  "steal_pct",
+  "guest_pct",
+  "gnice_pct",
+  "idle_pct",
+] as const;
+
+/** The `GetCmdMpstat` JSON: the interval and the same rows as the text, unrounded. */
+export function mpstatJson(fs: ProcFs, interval: Interval<ProcStat>): unknown {
+  return {
+    interval_s: interval.seconds,
+    cpus: mpstatIntervalRows(fs, interval).map(({ cpu, percentages }) => ({
+      cpu: String(cpu),
+      ...Object.fromEntries(
+        MPSTAT_JSON_FIELDS.map((field, index) => [field, percentages[index] ?? 0]),
+      ),
+    })),
+  };
+}
+
+const CPU_LABEL: Schema = { type: "string", description: '"all" or the CPU number ("0", "1" …)' };
+const INTERVAL: Schema = {
+  type: "number",
+  unit: "s",
+  description: "length of the sampled interval",
+};
+
+/** The schema of {@link mpstatJson}. */
+export const MPSTAT_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    interval_s: INTERVAL,
+    cpus: {
+      type: "array",
+      items: {
+        type: "object",
+        fields: {
+          cpu: CPU_LABEL,
+          ...Object.fromEntries(
+            MPSTAT_JSON_FIELDS.map((field) => [field, { type: "number", unit: "%" } as Schema]),
+          ),
+        },
+      },
+    },
+  },
+};
 
 /** The intervals `GetCmdMpstat-I` is computed from. */
 export interface InterruptIntervals {
@@ -233,6 +292,14 @@ export interface InterruptIntervals {
  * sections, offline ones with zeros, as sysstat prints them without `-P ON`.
  */
 export function mpstatInterruptsText(fs: ProcFs, intervals: InterruptIntervals): string {
+  return formatMpstatInterrupts(
+    mpstatInterruptNumbers(fs, intervals),
+    sysstatLabels(fs, intervals.interrupts),
+  );
+}
+
+/** The numbers of `GetCmdMpstat-I`, which the text and the JSON show. */
+function mpstatInterruptNumbers(fs: ProcFs, intervals: InterruptIntervals): MpstatInterrupts {
   const { procStat, interrupts, softirqs } = intervals;
   const cpus = cpuRange([
     cpuNumbers(fs),
@@ -240,7 +307,7 @@ export function mpstatInterruptsText(fs: ProcFs, intervals: InterruptIntervals):
     interrupts.latest.cpus,
     softirqs.latest.cpus,
   ]);
-  const numbers: MpstatInterrupts = {
+  return {
     totalPerSecond: counterRate(
       procStat.previous.interrupts,
       procStat.latest.interrupts,
@@ -250,8 +317,51 @@ export function mpstatInterruptsText(fs: ProcFs, intervals: InterruptIntervals):
     interrupts: irqRates(interrupts, cpus),
     softirqs: irqRates(softirqs, cpus),
   };
-  return formatMpstatInterrupts(numbers, sysstatLabels(fs, interrupts));
 }
+
+function ratesJson(rates: IrqRates): unknown[] {
+  return rates.rows.map(({ cpu, perSecond }) => ({
+    cpu: String(cpu),
+    per_s: Object.fromEntries(rates.labels.map((label, index) => [label, perSecond[index] ?? 0])),
+  }));
+}
+
+/** The `GetCmdMpstat-I` JSON: the same numbers as the text, unrounded, labels unshortened. */
+export function mpstatInterruptsJson(fs: ProcFs, intervals: InterruptIntervals): unknown {
+  const numbers = mpstatInterruptNumbers(fs, intervals);
+  return {
+    interval_s: intervals.interrupts.seconds,
+    intr_per_s: numbers.totalPerSecond,
+    interrupts: ratesJson(numbers.interrupts),
+    softirqs: ratesJson(numbers.softirqs),
+  };
+}
+
+const RATE_ROWS: Schema = {
+  type: "array",
+  items: {
+    type: "object",
+    fields: {
+      cpu: { type: "string", description: "the CPU number" },
+      per_s: {
+        type: "object",
+        fields: {},
+        other: { type: "number", unit: "1/s", description: "by interrupt label" },
+      },
+    },
+  },
+};
+
+/** The schema of {@link mpstatInterruptsJson}. */
+export const MPSTAT_INTERRUPTS_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    interval_s: INTERVAL,
+    intr_per_s: { type: "number", unit: "1/s", description: "interrupts of all CPUs together" },
+    interrupts: RATE_ROWS,
+    softirqs: RATE_ROWS,
+  },
+};
 
 /** The `GetCmdMpstat` collector over the shared /proc/stat source. */
 export function mpstatCollector(options: { procStat: SampledSource<ProcStat> }): Collector {
@@ -259,6 +369,10 @@ export function mpstatCollector(options: { procStat: SampledSource<ProcStat> }):
     async collect({ fs }) {
       return mpstatText(fs, await options.procStat.interval());
     },
+    async json({ fs }) {
+      return mpstatJson(fs, await options.procStat.interval());
+    },
+    schema: MPSTAT_SCHEMA,
     async probe({ fs }) {
       await fs.readText("/proc/stat");
       return undefined;
@@ -286,6 +400,15 @@ export function mpstatInterruptsCollector(
       ]);
       return mpstatInterruptsText(fs, { procStat, interrupts, softirqs });
     },
+    async json({ fs }) {
+      const [procStat, interrupts, softirqs] = await Promise.all([
+        options.procStat.interval(),
+        options.interrupts.interval(),
+        options.softirqs.interval(),
+      ]);
+      return mpstatInterruptsJson(fs, { procStat, interrupts, softirqs });
+    },
+    schema: MPSTAT_INTERRUPTS_SCHEMA,
     async probe({ fs }) {
       await fs.readText("/proc/stat");
       for (const path of [INTERRUPTS_PATH, SOFTIRQS_PATH] as const) {

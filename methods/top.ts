@@ -13,7 +13,7 @@ import { MEMINFO_PATH, parseMeminfo, requireMemTotal } from "../proc/meminfo.ts"
 import type { ProcFs } from "../proc/fs.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import {
   cpuPercent,
@@ -132,6 +132,60 @@ export async function memTotalKiB(fs: ProcFs): Promise<number> {
   return requireMemTotal(parseMeminfo(await fs.readText(MEMINFO_PATH)));
 }
 
+/** The `GetCmdTop` JSON of the same rows as the text, numbers unrounded where ps rounds. */
+export function psJson(
+  rows: readonly PsRow[],
+  options: { pageBytes: number; memTotalKiB: number; seconds: number },
+): unknown {
+  return {
+    interval_s: options.seconds,
+    processes: rows.map(({ pid, user, stat, args, cpuPercent, rssKiB: exactKiB }) => {
+      const rssKiB = exactKiB ?? stat.rssPages * options.pageBytes / 1024;
+      return {
+        pid,
+        user,
+        pri: psPriority(stat),
+        nice: psNice(stat),
+        vsz_kb: Math.floor(stat.vsizeBytes / 1024),
+        rss_kb: rssKiB,
+        state: stat.state,
+        cpu_pct: cpuPercent,
+        mem_pct: options.memTotalKiB > 0 ? rssKiB * 100 / options.memTotalKiB : 0,
+        time_s: (stat.utime + stat.stime) / USER_HZ,
+        cmd: psCommand(stat, args),
+      };
+    }),
+  };
+}
+
+/** The schema of {@link psJson}. */
+export const PS_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    processes: {
+      type: "array",
+      description: "every process, busiest first",
+      items: {
+        type: "object",
+        fields: {
+          pid: { type: "integer" },
+          user: { type: "string", description: "as ps shortens it (8 characters)" },
+          pri: { type: "integer", description: "ps PRI" },
+          nice: { type: "string", description: 'the nice value, "-" for real-time policies' },
+          vsz_kb: { type: "integer", unit: "KiB" },
+          rss_kb: { type: "number", unit: "KiB" },
+          state: { type: "string", description: "one letter: R S D Z T I …" },
+          cpu_pct: { type: "number", unit: "%", description: "of one CPU over the interval" },
+          mem_pct: { type: "number", unit: "%", description: "resident share of MemTotal" },
+          time_s: { type: "number", unit: "s", description: "cumulative CPU time" },
+          cmd: { type: "string" },
+        },
+      },
+    },
+  },
+};
+
 /** The `GetCmdTop` collector. */
 export function psCollector(
   options: { sampling: TaskSampling; users: UserNames; pageBytes: number },
@@ -144,5 +198,14 @@ export function psCollector(
         memTotalKiB: await memTotalKiB(fs),
       });
     },
+    async json({ fs }) {
+      const interval = await options.sampling.processes.interval();
+      return psJson(psRows(interval, options.users), {
+        pageBytes: options.pageBytes,
+        memTotalKiB: await memTotalKiB(fs),
+        seconds: interval.seconds,
+      });
+    },
+    schema: PS_SCHEMA,
   };
 }

@@ -49,7 +49,7 @@
 
 import { counterDelta, counterIncrease } from "../proc/counter.ts";
 import { printable } from "./processes.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 import { type CgroupSnapshot, detectCgroupLayout } from "../sampling/cgroups.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 
@@ -150,6 +150,40 @@ export function cgtopCollector(
     async collect() {
       return formatCgtop(cgtopRows(await options.cgroups.interval()));
     },
+    async json() {
+      const interval = await options.cgroups.interval();
+      return {
+        interval_s: interval.seconds,
+        cgroups: cgtopRows(interval).map((row) => ({
+          path: row.path,
+          tasks: row.tasks ?? null,
+          cpu_pct: row.cpuPercent ?? null,
+          memory_bytes: row.memoryBytes ?? null,
+          read_bytes_per_s: row.readBytesPerSecond ?? null,
+          write_bytes_per_s: row.writeBytesPerSecond ?? null,
+        })),
+      };
+    },
+    schema: {
+      type: "object",
+      fields: {
+        interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+        cgroups: {
+          type: "array",
+          items: {
+            type: "object",
+            fields: {
+              path: { type: "string" },
+              tasks: { type: "integer", nullable: true, description: "null: not known" },
+              cpu_pct: { type: "number", unit: "%", nullable: true },
+              memory_bytes: { type: "number", unit: "B", nullable: true },
+              read_bytes_per_s: { type: "number", unit: "B/s", nullable: true },
+              write_bytes_per_s: { type: "number", unit: "B/s", nullable: true },
+            },
+          },
+        },
+      },
+    } satisfies Schema,
     probe({ fs }) {
       return Promise.try(() => {
         try {

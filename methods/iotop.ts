@@ -33,7 +33,8 @@ import { counterDelta } from "../proc/counter.ts";
 import { MethodFailure } from "../failure.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, type UserNames } from "./processes.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import type { Snapshot, TaskSampling, ThreadEntry } from "../sampling/task_snapshots.ts";
 
@@ -267,27 +268,75 @@ export function formatIotop(rows: readonly IotopRow[], totals: IotopTotals): str
 export function iotopCollector(
   options: { sampling: TaskSampling; users: UserNames; ioprio?: IoprioReader },
 ): Collector {
+  /** The interval and its rows, which the text and the JSON show. */
+  const measured = async (fs: ProcFs) => {
+    const interval = await options.sampling.threads.interval();
+    if (interval.latest.size === 0) {
+      throw new MethodFailure(`Cannot list threads: "/proc" holds no readable process`);
+    }
+    // lepd may always read its own threads' counters, so none readable means no accounting.
+    const readable = [...interval.latest.values()].some((entry) =>
+      entry.readBytes !== undefined || entry.writeBytes !== undefined
+    );
+    if (!readable) {
+      throw new MethodFailure(
+        `Cannot read "/proc/<pid>/task/<tid>/io" of any of ${interval.latest.size} threads: ` +
+          "this kernel has no per-task I/O accounting (CONFIG_TASK_IO_ACCOUNTING)",
+      );
+    }
+    // Under --root the tids are a captured machine's: asking the live kernel would be wrong.
+    const live = fs.resolve("/proc") === "/proc";
+    const ioprio = options.ioprio ?? (live ? liveIoprioReader() ?? undefined : undefined);
+    const rows = iotopRows(interval, options.users, ioprio);
+    return { interval, rows };
+  };
   return {
     async collect({ fs }) {
-      const interval = await options.sampling.threads.interval();
-      if (interval.latest.size === 0) {
-        throw new MethodFailure(`Cannot list threads: "/proc" holds no readable process`);
-      }
-      // lepd may always read its own threads' counters, so none readable means no accounting.
-      const readable = [...interval.latest.values()].some((entry) =>
-        entry.readBytes !== undefined || entry.writeBytes !== undefined
-      );
-      if (!readable) {
-        throw new MethodFailure(
-          `Cannot read "/proc/<pid>/task/<tid>/io" of any of ${interval.latest.size} threads: ` +
-            "this kernel has no per-task I/O accounting (CONFIG_TASK_IO_ACCOUNTING)",
-        );
-      }
-      // Under --root the tids are a captured machine's: asking the live kernel would be wrong.
-      const live = fs.resolve("/proc") === "/proc";
-      const ioprio = options.ioprio ?? (live ? liveIoprioReader() ?? undefined : undefined);
-      const rows = iotopRows(interval, options.users, ioprio);
+      const { rows } = await measured(fs);
       return formatIotop(rows, iotopTotals(rows));
     },
+    async json({ fs }) {
+      const { interval, rows } = await measured(fs);
+      const totals = iotopTotals(rows);
+      return {
+        interval_s: interval.seconds,
+        total_read_bytes_per_s: totals.readBytesPerSecond,
+        total_write_bytes_per_s: totals.writeBytesPerSecond,
+        threads: rows.map((row) => ({
+          tid: row.tid,
+          prio: row.prio,
+          user: row.user,
+          read_bytes_per_s: row.readBytesPerSecond,
+          write_bytes_per_s: row.writeBytesPerSecond,
+          swapin_pct: row.swapinPercent,
+          io_pct: row.ioPercent,
+          command: row.command,
+        })),
+      };
+    },
+    schema: {
+      type: "object",
+      fields: {
+        interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+        total_read_bytes_per_s: { type: "number", unit: "B/s" },
+        total_write_bytes_per_s: { type: "number", unit: "B/s" },
+        threads: {
+          type: "array",
+          items: {
+            type: "object",
+            fields: {
+              tid: { type: "integer" },
+              prio: { type: "string", description: "I/O class/level: be/4, rt/0, id/7" },
+              user: { type: "string" },
+              read_bytes_per_s: { type: "number", unit: "B/s" },
+              write_bytes_per_s: { type: "number", unit: "B/s" },
+              swapin_pct: { type: "number", unit: "%", description: "always 0" },
+              io_pct: { type: "number", unit: "%", description: "waiting for block I/O" },
+              command: { type: "string" },
+            },
+          },
+        },
+      },
+    } satisfies Schema,
   };
 }

@@ -12,7 +12,7 @@ import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseTaskStat } from "../proc/pid.ts";
 import { printable } from "./processes.ts";
 import { listPids } from "../sampling/pids.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 
 /** One process of the procrank table; memory in KiB. */
 export interface ProcrankRow extends MemoryUsage {
@@ -133,4 +133,38 @@ export const procrankCollector: Collector = {
     const rows = readProcrankRows(fs);
     return formatProcrank(rows, parseMeminfo(await fs.readText(MEMINFO_PATH)));
   },
+  json({ fs }) {
+    return Promise.try(() => ({
+      processes: readProcrankRows(fs).map((row) => ({
+        pid: row.pid,
+        vss_kb: row.vssKib,
+        rss_kb: row.rssKib,
+        pss_kb: row.pssKib,
+        uss_kb: row.ussKib,
+        swap_kb: row.swapKib,
+        cmdline: row.cmdline,
+      })),
+    }));
+  },
+  schema: {
+    type: "object",
+    fields: {
+      processes: {
+        type: "array",
+        description: "every readable process, largest PSS first",
+        items: {
+          type: "object",
+          fields: {
+            pid: { type: "integer" },
+            vss_kb: { type: "integer", unit: "KiB" },
+            rss_kb: { type: "integer", unit: "KiB" },
+            pss_kb: { type: "integer", unit: "KiB" },
+            uss_kb: { type: "integer", unit: "KiB" },
+            swap_kb: { type: "integer", unit: "KiB" },
+            cmdline: { type: "string", description: "argv[0]" },
+          },
+        },
+      },
+    },
+  } satisfies Schema,
 };

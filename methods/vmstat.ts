@@ -13,7 +13,8 @@ import { type Meminfo, MEMINFO_PATH, meminfoKib, parseMeminfo } from "../proc/me
 import { counterDelta, counterRate, type CounterWidth } from "../proc/counter.ts";
 import type { VmCounters } from "../proc/vmstat.ts";
 import type { ProcStat } from "../proc/stat.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
+import type { ProcFs } from "../proc/fs.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 
 /** The group header line. */
@@ -167,6 +168,36 @@ export function formatVmstat(values: VmstatValues): string {
   return `${VMSTAT_GROUP_HEADER}\n${VMSTAT_COLUMN_HEADER}\n${line}\n`;
 }
 
+const number = (unit: string, description?: string): Schema => ({
+  type: "number",
+  unit,
+  ...(description === undefined ? {} : { description }),
+});
+
+/** The schema of `GetCmdVmstat`'s JSON: the columns of the text's line, as the text rounds them. */
+export const VMSTAT_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    r: number("tasks", "runnable"),
+    b: number("tasks", "blocked on I/O"),
+    swpd_kb: number("KiB"),
+    free_kb: number("KiB"),
+    buff_kb: number("KiB"),
+    cache_kb: number("KiB"),
+    si_kb_per_s: number("KiB/s"),
+    so_kb_per_s: number("KiB/s"),
+    bi_kb_per_s: number("KiB/s"),
+    bo_kb_per_s: number("KiB/s"),
+    in_per_s: number("1/s", "interrupts"),
+    cs_per_s: number("1/s", "context switches"),
+    us_pct: number("%"),
+    sy_pct: number("%"),
+    id_pct: number("%"),
+    wa_pct: number("%"),
+    st_pct: number("%"),
+  },
+};
+
 /**
  * The `GetCmdVmstat` collector.
  *
@@ -182,18 +213,43 @@ export function vmstatCollector(
     pageBytes: number;
   },
 ): Collector {
+  const values = async (fs: ProcFs) => {
+    const [stat, vm, meminfo] = await Promise.all([
+      options.procStat.interval(),
+      options.vmstat.interval(),
+      fs.readText(MEMINFO_PATH),
+    ]);
+    return vmstatValues(
+      { stat, vm, meminfo: parseMeminfo(meminfo) },
+      { pageBytes: options.pageBytes },
+    );
+  };
   return {
     async collect({ fs }) {
-      const [stat, vm, meminfo] = await Promise.all([
-        options.procStat.interval(),
-        options.vmstat.interval(),
-        fs.readText(MEMINFO_PATH),
-      ]);
-      const values = vmstatValues(
-        { stat, vm, meminfo: parseMeminfo(meminfo) },
-        { pageBytes: options.pageBytes },
-      );
-      return formatVmstat(values);
+      return formatVmstat(await values(fs));
     },
+    async json({ fs }) {
+      const v = await values(fs);
+      return {
+        r: v.running,
+        b: v.blocked,
+        swpd_kb: v.swapUsed,
+        free_kb: v.free,
+        buff_kb: v.buffers,
+        cache_kb: v.cache,
+        si_kb_per_s: v.swapIn,
+        so_kb_per_s: v.swapOut,
+        bi_kb_per_s: v.blocksIn,
+        bo_kb_per_s: v.blocksOut,
+        in_per_s: v.interruptsPerSecond,
+        cs_per_s: v.contextSwitchesPerSecond,
+        us_pct: v.user,
+        sy_pct: v.system,
+        id_pct: v.idle,
+        wa_pct: v.iowait,
+        st_pct: v.steal,
+      };
+    },
+    schema: VMSTAT_SCHEMA,
   };
 }

@@ -133,9 +133,22 @@ export const procrankCollector: Collector = {
     const rows = readProcrankRows(fs);
     return formatProcrank(rows, parseMeminfo(await fs.readText(MEMINFO_PATH)));
   },
-  json({ fs }) {
-    return Promise.try(() => ({
-      processes: readProcrankRows(fs).map((row) => ({
+  async json({ fs }) {
+    const meminfo = parseMeminfo(await fs.readText(MEMINFO_PATH));
+    const rows = readProcrankRows(fs).sort(byPssDescending);
+    const ram = (key: string) => meminfoKib(meminfo, key);
+    return {
+      total_pss_kb: rows.reduce((sum, row) => sum + row.pssKib, 0),
+      total_uss_kb: rows.reduce((sum, row) => sum + row.ussKib, 0),
+      ram: {
+        total_kb: ram("MemTotal"),
+        free_kb: ram("MemFree"),
+        buffers_kb: ram("Buffers"),
+        cached_kb: ram("Cached"),
+        shmem_kb: ram("Shmem"),
+        slab_kb: ram("Slab"),
+      },
+      processes: rows.map((row) => ({
         pid: row.pid,
         vss_kb: row.vssKib,
         rss_kb: row.rssKib,
@@ -144,11 +157,22 @@ export const procrankCollector: Collector = {
         swap_kb: row.swapKib,
         cmdline: row.cmdline,
       })),
-    }));
+    };
   },
   schema: {
     type: "object",
     fields: {
+      total_pss_kb: { type: "integer", unit: "KiB" },
+      total_uss_kb: { type: "integer", unit: "KiB" },
+      ram: {
+        type: "object",
+        description: "the RAM: line, from /proc/meminfo",
+        fields: Object.fromEntries(
+          ["total_kb", "free_kb", "buffers_kb", "cached_kb", "shmem_kb", "slab_kb"].map((
+            name,
+          ) => [name, { type: "integer", unit: "KiB" } as Schema]),
+        ),
+      },
       processes: {
         type: "array",
         description: "every readable process, largest PSS first",

@@ -73,6 +73,8 @@ export interface ConnectionContext {
 const READ_BUFFER_BYTES = 64 * 1024;
 /** Largest single write: the stall timer restarts after each one that makes progress. */
 const WRITE_CHUNK_BYTES = 256 * 1024;
+/** What the read-ahead resolves to when the read failed. */
+const AHEAD_FAILED = -1;
 const textEncoder = new TextEncoder();
 const OPEN_BATCH = textEncoder.encode("[");
 const NEXT_IN_BATCH = textEncoder.encode(",");
@@ -102,6 +104,8 @@ export class Connection {
   #peerEnded = false;
   /** The client is gone: its side reset the connection. */
   #peerGone = false;
+  /** Why the read-ahead failed (it resolves to {@link AHEAD_FAILED}, never rejects). */
+  #aheadError: unknown;
   /** When the connection last became idle (performance.now()), while it is idle. */
   #idleSince: number | undefined;
   /** Dialect of the latest request, which a parse error after it is answered in. */
@@ -143,6 +147,7 @@ export class Connection {
         const ahead = this.#readAhead;
         this.#readAhead = undefined;
         const count = await (ahead ?? this.#conn.read(buffer));
+        if (count === AHEAD_FAILED) throw this.#aheadError;
         if (count === null) {
           await this.#handle(this.#framer.end());
           break;
@@ -184,19 +189,19 @@ export class Connection {
 
   /** Starts the read that notices a client leaving while its request is answered. */
   #watch(): void {
-    const ahead = this.#conn.read(this.#buffer).then(
-      (count) => {
-        if (count === null) this.#peerEnded = true;
-        return count;
-      },
-      (error) => {
-        this.#peerGone = true;
-        throw error;
-      },
-    );
-    ahead.catch(() => {});
-    this.#readAhead = ahead;
+    this.#readAhead = this.#conn.read(this.#buffer).then(this.#aheadRead, this.#aheadFailed);
   }
+
+  /** The read-ahead's handlers, made once (a request allocates no closure for them). */
+  readonly #aheadRead = (count: number | null): number | null => {
+    if (count === null) this.#peerEnded = true;
+    return count;
+  };
+  readonly #aheadFailed = (error: unknown): number => {
+    this.#peerGone = true;
+    this.#aheadError = error;
+    return AHEAD_FAILED;
+  };
 
   /**
    * True when the client is gone. After it closed its sending side it may still be reading
@@ -237,7 +242,7 @@ export class Connection {
         );
         return true;
       }
-      if (await this.#clientLeft(false)) {
+      if (this.#peerGone || this.#closed) {
         this.#context.log.debug(`${this.#peer}: client left; pending requests dropped`);
         return true;
       }
@@ -396,11 +401,11 @@ export class Connection {
   }
 
   async #run(call: Call): Promise<Outcome> {
-    const started = performance.now();
+    const log = this.#context.log;
+    const started = log.enabled("debug") ? performance.now() : 0;
     const outcome = call.format === "json"
       ? await this.#context.call(call.method, "json")
       : await this.#context.call(call.method);
-    const log = this.#context.log;
     if (log.enabled("debug")) {
       const elapsed = (performance.now() - started).toFixed(1);
       log.debug(`${this.#peer}: ${call.method} ${outcome.ok ? "ok" : "failed"} in ${elapsed} ms`);

@@ -256,9 +256,10 @@ export class RpcServer {
         : this.#host.call(method);
       this.#inFlight.set(key, call);
       const started = call;
-      call.finally(() => {
+      const settled = () => {
         if (this.#inFlight.get(key) === started) this.#inFlight.delete(key);
-      }).catch(() => {});
+      };
+      call.then(settled, settled);
     }
     return call;
   }

@@ -59,22 +59,73 @@ export type MethodOutcome = { ok: true; text: string } | { ok: false; message: s
 /** The families of one Prometheus scrape, or why there are none. */
 export type ScrapeOutcome = { ok: true; families: MetricFamily[] } | { ok: false; message: string };
 
-/** Main isolate → worker. */
+/**
+ * A method call and its outcome travel as one flat string each, the cheapest message to clone
+ * (an object costs its serialisation and a nested one more; a call is the hot path):
+ *
+ * - call, worker → main: `<callId> <method>`, or `<callId>j<method>` for format `json`;
+ * - outcome, main → worker: `<callId>+<text>`, or `<callId>-<failure message>`.
+ */
+export function callMessage(callId: number, method: string, format?: MethodFormat): string {
+  return `${callId}${format === "json" ? "j" : " "}${method}`;
+}
+
+/** The length of the decimal call id a {@link callMessage} or {@link outcomeMessage} starts with. */
+function idLength(message: string): number {
+  let i = 0;
+  while (i < message.length) {
+    const code = message.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) break;
+    i++;
+  }
+  return i;
+}
+
+/** The parts of a {@link callMessage}. The method name is not checked here. */
+export function parseCallMessage(
+  message: string,
+): { callId: number; method: string; format: MethodFormat } {
+  const i = idLength(message);
+  return {
+    callId: Number(message.slice(0, i)),
+    method: message.slice(i + 1),
+    format: message.charCodeAt(i) === 0x6a ? "json" : "text",
+  };
+}
+
+/** The message carrying a call's outcome. */
+export function outcomeMessage(callId: number, outcome: MethodOutcome): string {
+  return outcome.ok ? `${callId}+${outcome.text}` : `${callId}-${outcome.message}`;
+}
+
+/** The parts of an {@link outcomeMessage}. */
+export function parseOutcomeMessage(message: string): { callId: number; outcome: MethodOutcome } {
+  const i = idLength(message);
+  const rest = message.slice(i + 1);
+  return {
+    callId: Number(message.slice(0, i)),
+    outcome: message.charCodeAt(i) === 0x2b
+      ? { ok: true, text: rest }
+      : { ok: false, message: rest },
+  };
+}
+
+/** Main isolate → worker: an {@link outcomeMessage} or one of these. */
 export type ToWorker =
+  | string
   | { type: "start"; config: ServerConfig; methods: string[] }
-  | { type: "outcome"; callId: number; outcome: MethodOutcome }
   | { type: "scraped"; callId: number; outcome: ScrapeOutcome }
   | { type: "shutdown" };
 
-/** Worker → main isolate. */
+/** Worker → main isolate: a {@link callMessage} or one of these. */
 export type FromWorker =
+  | string
   | {
     type: "listening";
     hostname: string;
     port: number;
     metrics?: { hostname: string; port: number };
   }
-  | { type: "call"; callId: number; method: string; format?: MethodFormat }
   | { type: "scrape"; callId: number }
   | { type: "fatal"; message: string }
   | { type: "stopped" };

@@ -11,12 +11,14 @@
 /// <reference lib="deno.worker" />
 
 import { Logger } from "../log.ts";
-import type {
-  FromWorker,
-  MethodFormat,
-  MethodOutcome,
-  ScrapeOutcome,
-  ToWorker,
+import {
+  callMessage,
+  type FromWorker,
+  type MethodFormat,
+  type MethodOutcome,
+  parseOutcomeMessage,
+  type ScrapeOutcome,
+  type ToWorker,
 } from "./messages.ts";
 import { MetricsHttpServer } from "./metrics_http.ts";
 import { RpcServer } from "./server.ts";
@@ -35,7 +37,7 @@ function call(method: string, format?: MethodFormat): Promise<MethodOutcome> {
   return new Promise((resolve) => {
     const callId = nextCallId++;
     pendingCalls.set(callId, resolve);
-    post({ type: "call", callId, method, ...(format === "json" ? { format } : {}) });
+    post(callMessage(callId, method, format));
   });
 }
 
@@ -50,6 +52,13 @@ function scrape(): Promise<ScrapeOutcome> {
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
+  if (typeof message === "string") {
+    const { callId, outcome } = parseOutcomeMessage(message);
+    const resolve = pendingCalls.get(callId);
+    pendingCalls.delete(callId);
+    resolve?.(outcome);
+    return;
+  }
   switch (message.type) {
     case "start": {
       const log = new Logger(message.config.logLevel, "rpc");
@@ -89,12 +98,6 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       } catch (error) {
         post({ type: "fatal", message: (error as Error).message });
       }
-      break;
-    }
-    case "outcome": {
-      const resolve = pendingCalls.get(message.callId);
-      pendingCalls.delete(message.callId);
-      resolve?.(message.outcome);
       break;
     }
     case "scraped": {

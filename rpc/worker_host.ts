@@ -10,13 +10,15 @@
  */
 
 import type { Logger } from "../log.ts";
-import type {
-  FromWorker,
-  MethodFormat,
-  MethodOutcome,
-  ScrapeOutcome,
-  ServerConfig,
-  ToWorker,
+import {
+  type FromWorker,
+  type MethodFormat,
+  type MethodOutcome,
+  outcomeMessage,
+  parseCallMessage,
+  type ScrapeOutcome,
+  type ServerConfig,
+  type ToWorker,
 } from "./messages.ts";
 
 /** The method table as the worker host sees it. */
@@ -128,6 +130,16 @@ export function startNetworkWorker(
     };
     worker.onmessage = async (event: MessageEvent<FromWorker>) => {
       const message = event.data;
+      if (typeof message === "string") {
+        // The worker is trusted with nothing: only a registered name reaches a collector, and
+        // only the format enum goes with it.
+        const { callId, method, format } = parseCallMessage(message);
+        const outcome: MethodOutcome = registered.has(method)
+          ? await (format === "json" ? methods.call(method, "json") : methods.call(method))
+          : { ok: false, message: "Method not found" };
+        send(outcomeMessage(callId, outcome));
+        return;
+      }
       switch (message.type) {
         case "listening":
           listening = true;
@@ -145,16 +157,6 @@ export function startNetworkWorker(
               }),
           });
           break;
-        case "call": {
-          // The worker is trusted with nothing: only a registered name reaches a collector, and
-          // only the format enum goes with it.
-          const outcome: MethodOutcome =
-            typeof message.method === "string" && registered.has(message.method)
-              ? await methods.call(message.method, message.format === "json" ? "json" : "text")
-              : { ok: false, message: "Method not found" };
-          send({ type: "outcome", callId: message.callId, outcome });
-          break;
-        }
         case "scrape": {
           // A scrape carries nothing from the request: the worker only says when.
           const outcome: ScrapeOutcome = options.scrape === undefined

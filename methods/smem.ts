@@ -20,7 +20,7 @@ import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseStatusUid } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { listPids } from "../sampling/pids.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 
 /** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */
 const COMMAND_WIDTH = 27;
@@ -137,5 +137,50 @@ export function smemCollector(users: UserNames): Collector {
       const rows = readSmemRows(fs, users);
       return formatSmem(rows, parseMeminfo(await fs.readText(MEMINFO_PATH)));
     },
+    async json({ fs }) {
+      const meminfo = parseMeminfo(await fs.readText(MEMINFO_PATH));
+      const rows = readSmemRows(fs, users).sort(byPssDescending);
+      return {
+        mem_total_kb: requireMemTotal(meminfo),
+        swap_total_kb: meminfoKib(meminfo, "SwapTotal"),
+        processes: rows.map((row) => ({
+          pid: row.pid,
+          user: row.user,
+          command: row.command,
+          swap_kb: row.swapKib,
+          uss_kb: row.ussKib,
+          pss_kb: row.pssKib,
+          rss_kb: row.rssKib,
+        })),
+      };
+    },
+    schema: SMEM_SCHEMA,
   };
 }
+
+const KIB: Schema = { type: "integer", unit: "KiB" };
+
+/** The schema of `GetCmdSmem`'s JSON: the figures in KiB (the text shows shares of them). */
+export const SMEM_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    mem_total_kb: KIB,
+    swap_total_kb: KIB,
+    processes: {
+      type: "array",
+      description: "largest PSS first, as in the text",
+      items: {
+        type: "object",
+        fields: {
+          pid: { type: "integer" },
+          user: { type: "string" },
+          command: { type: "string" },
+          swap_kb: KIB,
+          uss_kb: KIB,
+          pss_kb: KIB,
+          rss_kb: KIB,
+        },
+      },
+    },
+  },
+};

@@ -12,11 +12,11 @@ import { parseStatmSharedPages, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { parseUptimeSeconds, UPTIME_PATH } from "../proc/uptime.ts";
 import { countUserSessions, UTMP_PATHS } from "../proc/utmp.ts";
 import { cpuShares, IDLE_SHARES } from "./cpu_shares.ts";
-import type { CpuTimes, ProcStat } from "../proc/stat.ts";
+import { CPU_FIELDS, type CpuTimes, type ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./top.ts";
-import type { Collector } from "./collector.ts";
+import type { Collector, Schema } from "./collector.ts";
 
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import {
@@ -209,45 +209,130 @@ export function topThreadsCollector(
     pageBytes: number;
   },
 ): Collector {
+  /** The interval, its summary and its rows, which the text and the JSON show. */
+  const measure = async (fs: ProcFs) => {
+    const [threads, cpu] = await Promise.all([
+      options.sampling.threads.interval(),
+      options.procStat.interval(),
+    ]);
+    const [meminfo, loadavg, uptime, users] = await Promise.all([
+      fs.readText(MEMINFO_PATH),
+      fs.readText(LOADAVG_PATH),
+      fs.readText(UPTIME_PATH),
+      readUserSessions(fs),
+    ]);
+    const sharedByProcess = new Map<number, number>();
+    const sharedKiB = (tgid: number): number => {
+      let shared = sharedByProcess.get(tgid);
+      if (shared === undefined) {
+        const statm = fs.tryReadTextSync(`/proc/${tgid}/statm`);
+        const pages = statm === undefined ? undefined : parseStatmSharedPages(statm);
+        shared = (pages ?? 0) * options.pageBytes / 1024;
+        sharedByProcess.set(tgid, shared);
+      }
+      return shared;
+    };
+    const rows = topRows(threads, { users: options.users, sharedKiB });
+    const allCpus = {
+      previous: cpu.previous.cpus.get("cpu"),
+      latest: cpu.latest.cpus.get("cpu"),
+    };
+    const summary: TopSummary = {
+      now: new Date(threads.takenAt),
+      uptimeSeconds: parseUptimeSeconds(uptime),
+      users,
+      loadAverages: parseLoadavg(loadavg),
+      cpu: allCpus.previous && allCpus.latest
+        ? cpuShares(allCpus.previous, allCpus.latest)
+        : { ...IDLE_SHARES },
+      meminfo: parseMeminfo(meminfo),
+    };
+    return { threads, summary, rows };
+  };
   return {
     async collect({ fs }) {
-      const [threads, cpu] = await Promise.all([
-        options.sampling.threads.interval(),
-        options.procStat.interval(),
-      ]);
-      const [meminfo, loadavg, uptime, users] = await Promise.all([
-        fs.readText(MEMINFO_PATH),
-        fs.readText(LOADAVG_PATH),
-        fs.readText(UPTIME_PATH),
-        readUserSessions(fs),
-      ]);
-      const sharedByProcess = new Map<number, number>();
-      const sharedKiB = (tgid: number): number => {
-        let shared = sharedByProcess.get(tgid);
-        if (shared === undefined) {
-          const statm = fs.tryReadTextSync(`/proc/${tgid}/statm`);
-          const pages = statm === undefined ? undefined : parseStatmSharedPages(statm);
-          shared = (pages ?? 0) * options.pageBytes / 1024;
-          sharedByProcess.set(tgid, shared);
-        }
-        return shared;
-      };
-      const rows = topRows(threads, { users: options.users, sharedKiB });
-      const allCpus = {
-        previous: cpu.previous.cpus.get("cpu"),
-        latest: cpu.latest.cpus.get("cpu"),
-      };
-      const summary: TopSummary = {
-        now: new Date(threads.takenAt),
-        uptimeSeconds: parseUptimeSeconds(uptime),
-        users,
-        loadAverages: parseLoadavg(loadavg),
-        cpu: allCpus.previous && allCpus.latest
-          ? cpuShares(allCpus.previous, allCpus.latest)
-          : { ...IDLE_SHARES },
-        meminfo: parseMeminfo(meminfo),
-      };
+      const { summary, rows } = await measure(fs);
       return formatTopThreads(summary, rows, { pageBytes: options.pageBytes });
     },
+    async json({ fs }) {
+      const { threads, summary, rows } = await measure(fs);
+      const memTotal = meminfoKib(summary.meminfo, "MemTotal");
+      const [load1, load5, load15] = summary.loadAverages;
+      return {
+        interval_s: threads.seconds,
+        uptime_s: summary.uptimeSeconds,
+        users: summary.users,
+        load1,
+        load5,
+        load15,
+        cpu: Object.fromEntries(
+          CPU_FIELDS.map((field) => [`${field.replace("N", "_n")}_pct`, summary.cpu[field]]),
+        ),
+        threads: rows.map(({ stat, user, cpuPercent, sharedKiB, rssKiB: exactKiB }) => {
+          const rssKiB = exactKiB ?? stat.rssPages * options.pageBytes / 1024;
+          return {
+            tid: stat.pid,
+            user,
+            pri: topPriority(stat),
+            nice: stat.nice,
+            virt_kb: Math.floor(stat.vsizeBytes / 1024),
+            res_kb: rssKiB,
+            shr_kb: sharedKiB,
+            state: stat.state,
+            cpu_pct: cpuPercent,
+            mem_pct: memTotal > 0 ? rssKiB / memTotal * 100 : 0,
+            time_s: (stat.utime + stat.stime) / USER_HZ,
+            command: printable(stat.comm),
+          };
+        }),
+      };
+    },
+    schema: TOP_H_SCHEMA,
   };
 }
+
+const PCT: Schema = { type: "number", unit: "%" };
+
+/** The schema of `GetCmdTopH`'s JSON. */
+export const TOP_H_SCHEMA: Schema = {
+  type: "object",
+  fields: {
+    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    uptime_s: { type: "number", unit: "s" },
+    users: { type: "integer", description: "user sessions" },
+    load1: { type: "number" },
+    load5: { type: "number" },
+    load15: { type: "number" },
+    cpu: {
+      type: "object",
+      description: "shares of all CPUs' time over the interval",
+      fields: Object.fromEntries(
+        CPU_FIELDS.map((field) => [`${field.replace("N", "_n")}_pct`, PCT]),
+      ),
+    },
+    threads: {
+      type: "array",
+      description: "every thread, busiest first",
+      items: {
+        type: "object",
+        fields: {
+          tid: { type: "integer" },
+          user: { type: "string" },
+          pri: {
+            type: "string",
+            description: 'kernel priority; "rt" for the highest real-time one',
+          },
+          nice: { type: "integer" },
+          virt_kb: { type: "integer", unit: "KiB" },
+          res_kb: { type: "number", unit: "KiB" },
+          shr_kb: { type: "number", unit: "KiB" },
+          state: { type: "string" },
+          cpu_pct: PCT,
+          mem_pct: PCT,
+          time_s: { type: "number", unit: "s", description: "cumulative CPU time" },
+          command: { type: "string" },
+        },
+      },
+    },
+  },
+};

@@ -34,6 +34,12 @@ export type Schema =
   }
   | { type: "array"; items: Schema; description?: string };
 
+/** A count of KiB, the unit of /proc's memory figures. */
+export const KIB: Schema = { type: "integer", unit: "KiB" };
+
+/** A percentage. */
+export const PERCENT: Schema = { type: "number", unit: "%" };
+
 /** The JSON result of a method without a typed form: its text. */
 export const TEXT_SCHEMA: Schema = {
   type: "object",

@@ -12,7 +12,7 @@ import {
   parseMeminfo,
   requireMemTotal,
 } from "../proc/meminfo.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, KIB, type Schema } from "./collector.ts";
 
 /** busybox prints every number as `%13llu`. */
 function column(value: number | string): string {
@@ -100,8 +100,6 @@ export function freeRow(meminfo: Meminfo): FreeRow {
     swap_free_kb: swapFree,
   };
 }
-
-const KIB: Schema = { type: "integer", unit: "KiB" };
 
 /** The schema of `GetCmdFree`'s JSON. */
 export const FREE_SCHEMA: Schema = {

@@ -18,7 +18,7 @@ import { type IrqRates, irqRates } from "./interrupt_rates.ts";
 import type { IrqTable } from "../proc/interrupts.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, PERCENT, type Schema } from "./collector.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";
 
@@ -270,7 +270,7 @@ export const MPSTAT_SCHEMA: Schema = {
         fields: {
           cpu: CPU_LABEL,
           ...Object.fromEntries(
-            MPSTAT_JSON_FIELDS.map((field) => [field, { type: "number", unit: "%" } as Schema]),
+            MPSTAT_JSON_FIELDS.map((field) => [field, PERCENT]),
           ),
         },
       },

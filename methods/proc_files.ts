@@ -12,7 +12,7 @@ import { parseLoadavg } from "../proc/loadavg.ts";
 import { CPU_FIELDS, parseProcStat } from "../proc/stat.ts";
 import { parseMeminfo } from "../proc/meminfo.ts";
 import { parseVmstat } from "../proc/vmstat.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, KIB, type Schema } from "./collector.ts";
 
 /** Wire method names and the /proc file each one returns, in `ListAllMethod` order. */
 export const PROC_FILE_METHODS: ReadonlyArray<readonly [method: string, path: string]> = [
@@ -137,8 +137,8 @@ const TYPED: ReadonlyMap<string, { json(text: string): unknown; schema: Schema }
     schema: {
       type: "object",
       fields: {
-        MemTotal_kb: { type: "integer", unit: "KiB" },
-        MemFree_kb: { type: "integer", unit: "KiB" },
+        MemTotal_kb: KIB,
+        MemFree_kb: KIB,
       },
       other: {
         type: "integer",

@@ -12,7 +12,7 @@ import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseTaskStat } from "../proc/pid.ts";
 import { printable } from "./processes.ts";
 import { listPids } from "../sampling/pids.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, KIB, type Schema } from "./collector.ts";
 
 /** One process of the procrank table; memory in KiB. */
 export interface ProcrankRow extends MemoryUsage {
@@ -162,15 +162,15 @@ export const procrankCollector: Collector = {
   schema: {
     type: "object",
     fields: {
-      total_pss_kb: { type: "integer", unit: "KiB" },
-      total_uss_kb: { type: "integer", unit: "KiB" },
+      total_pss_kb: KIB,
+      total_uss_kb: KIB,
       ram: {
         type: "object",
         description: "the RAM: line, from /proc/meminfo",
         fields: Object.fromEntries(
           ["total_kb", "free_kb", "buffers_kb", "cached_kb", "shmem_kb", "slab_kb"].map((
             name,
-          ) => [name, { type: "integer", unit: "KiB" } as Schema]),
+          ) => [name, KIB]),
         ),
       },
       processes: {
@@ -180,11 +180,11 @@ export const procrankCollector: Collector = {
           type: "object",
           fields: {
             pid: { type: "integer" },
-            vss_kb: { type: "integer", unit: "KiB" },
-            rss_kb: { type: "integer", unit: "KiB" },
-            pss_kb: { type: "integer", unit: "KiB" },
-            uss_kb: { type: "integer", unit: "KiB" },
-            swap_kb: { type: "integer", unit: "KiB" },
+            vss_kb: KIB,
+            rss_kb: KIB,
+            pss_kb: KIB,
+            uss_kb: KIB,
+            swap_kb: KIB,
             cmdline: { type: "string", description: "argv[0]" },
           },
         },

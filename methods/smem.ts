@@ -20,7 +20,7 @@ import type { ProcFs } from "../proc/fs.ts";
 import { parseCmdline, parseStatusUid } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { listPids } from "../sampling/pids.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, KIB, type Schema } from "./collector.ts";
 
 /** Width of smem's `Command` column (`%-27.27s`: cut and padded to 27 characters). */
 const COMMAND_WIDTH = 27;
@@ -157,8 +157,6 @@ export function smemCollector(users: UserNames): Collector {
     schema: SMEM_SCHEMA,
   };
 }
-
-const KIB: Schema = { type: "integer", unit: "KiB" };
 
 /** The schema of `GetCmdSmem`'s JSON: the figures in KiB (the text shows shares of them). */
 export const SMEM_SCHEMA: Schema = {

@@ -13,7 +13,7 @@ import { MEMINFO_PATH, parseMeminfo, requireMemTotal } from "../proc/meminfo.ts"
 import type { ProcFs } from "../proc/fs.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, KIB, type Schema } from "./collector.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import {
   cpuPercent,
@@ -173,7 +173,7 @@ export const PS_SCHEMA: Schema = {
           user: { type: "string", description: "as ps shortens it (8 characters)" },
           pri: { type: "integer", description: "ps PRI" },
           nice: { type: "string", description: 'the nice value, "-" for real-time policies' },
-          vsz_kb: { type: "integer", unit: "KiB" },
+          vsz_kb: KIB,
           rss_kb: { type: "number", unit: "KiB" },
           state: { type: "string", description: "one letter: R S D Z T I …" },
           cpu_pct: { type: "number", unit: "%", description: "of one CPU over the interval" },

@@ -16,7 +16,7 @@ import { CPU_FIELDS, type CpuTimes, type ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./top.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, KIB, PERCENT, type Schema } from "./collector.ts";
 
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import {
@@ -291,8 +291,6 @@ export function topThreadsCollector(
   };
 }
 
-const PCT: Schema = { type: "number", unit: "%" };
-
 /** The schema of `GetCmdTopH`'s JSON. */
 export const TOP_H_SCHEMA: Schema = {
   type: "object",
@@ -307,7 +305,7 @@ export const TOP_H_SCHEMA: Schema = {
       type: "object",
       description: "shares of all CPUs' time over the interval",
       fields: Object.fromEntries(
-        CPU_FIELDS.map((field) => [`${field.replace("N", "_n")}_pct`, PCT]),
+        CPU_FIELDS.map((field) => [`${field.replace("N", "_n")}_pct`, PERCENT]),
       ),
     },
     threads: {
@@ -323,12 +321,12 @@ export const TOP_H_SCHEMA: Schema = {
             description: 'kernel priority; "rt" for the highest real-time one',
           },
           nice: { type: "integer" },
-          virt_kb: { type: "integer", unit: "KiB" },
+          virt_kb: KIB,
           res_kb: { type: "number", unit: "KiB" },
           shr_kb: { type: "number", unit: "KiB" },
           state: { type: "string" },
-          cpu_pct: PCT,
-          mem_pct: PCT,
+          cpu_pct: PERCENT,
+          mem_pct: PERCENT,
           time_s: { type: "number", unit: "s", description: "cumulative CPU time" },
           command: { type: "string" },
         },

@@ -43,7 +43,7 @@ export class ProcFs {
   readonly #root: string;
   readonly #maxFileBytes: number;
   // ignoreBOM keeps a leading U+FEFF: the file's bytes are returned with nothing removed.
-  readonly #streamDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Shared buffer of the synchronous reads; the main isolate runs one read at a time. */
   readonly #scratch = new Uint8Array(CHUNK_BYTES);
 
@@ -72,11 +72,12 @@ export class ProcFs {
    * @throws {MethodFailure} naming the file and the reason
    */
   readBytes(path: string): Promise<Uint8Array> {
-    try {
-      return Promise.resolve(this.#readBytesSync(path));
-    } catch (error) {
-      return Promise.reject(error);
+    const bytes = this.#readSync(path);
+    if (!(bytes instanceof Uint8Array)) {
+      return Promise.reject(new MethodFailure(`Cannot read "${path}": ${bytes.reason}`));
     }
+    // The caller keeps the bytes: a view of the shared buffer is copied out of it.
+    return Promise.resolve(bytes.buffer === this.#scratch.buffer ? bytes.slice() : bytes);
   }
 
   /**
@@ -86,9 +87,11 @@ export class ProcFs {
    * @throws {MethodFailure} naming the file and the reason
    */
   readText(path: string): Promise<string> {
-    const text = this.#readSync(path);
-    if (typeof text === "string") return Promise.resolve(text);
-    return Promise.reject(new MethodFailure(`Cannot read "${path}": ${text.reason}`));
+    try {
+      return Promise.resolve(this.readTextSync(path));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -98,8 +101,8 @@ export class ProcFs {
    * shared buffer cost a few microseconds, an order less than asynchronous ones.
    */
   tryReadTextSync(path: string): string | undefined {
-    const text = this.#readSync(path);
-    return typeof text === "string" ? text : undefined;
+    const bytes = this.#readSync(path);
+    return bytes instanceof Uint8Array ? this.#decoder.decode(bytes) : undefined;
   }
 
   /**
@@ -108,42 +111,17 @@ export class ProcFs {
    * @throws {MethodFailure} naming the file and the reason
    */
   readTextSync(path: string): string {
-    const text = this.#readSync(path);
-    if (typeof text === "string") return text;
-    throw new MethodFailure(`Cannot read "${path}": ${text.reason}`);
+    const bytes = this.#readSync(path);
+    if (bytes instanceof Uint8Array) return this.#decoder.decode(bytes);
+    throw new MethodFailure(`Cannot read "${path}": ${bytes.reason}`);
   }
 
-  #readBytesSync(path: string): Uint8Array {
-    let file: Deno.FsFile;
-    try {
-      file = Deno.openSync(this.resolve(path), { read: true });
-    } catch (error) {
-      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
-    }
-    try {
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      while (true) {
-        const count = file.readSync(this.#scratch);
-        if (count === null || count === 0) break;
-        total += count;
-        if (total > this.#maxFileBytes) {
-          throw new MethodFailure(
-            `Cannot read "${path}": larger than ${this.#maxFileBytes} bytes (--max-response-bytes)`,
-          );
-        }
-        chunks.push(this.#scratch.slice(0, count));
-      }
-      return chunks.length === 1 ? chunks[0]! : concatBytes(chunks, total);
-    } catch (error) {
-      if (error instanceof MethodFailure) throw error;
-      throw new MethodFailure(`Cannot read "${path}": ${describeReadError(error)}`);
-    } finally {
-      file.close();
-    }
-  }
-
-  #readSync(path: string): string | { reason: string } {
+  /**
+   * The one read loop: a whole file, to EOF, or why it cannot be read. A file that fits the
+   * shared buffer is returned as a view of it, valid until the next read; a larger one is
+   * copied out chunk by chunk and joined.
+   */
+  #readSync(path: string): Uint8Array | { reason: string } {
     let file: Deno.FsFile;
     try {
       file = Deno.openSync(this.resolve(path), { read: true });
@@ -151,21 +129,27 @@ export class ProcFs {
       return { reason: describeReadError(error) };
     }
     try {
-      let text = "";
+      const scratch = this.#scratch;
+      const chunks: Uint8Array[] = [];
+      let filled = 0;
       let total = 0;
       while (true) {
-        const count = file.readSync(this.#scratch);
+        if (filled === scratch.length) {
+          chunks.push(scratch.slice());
+          filled = 0;
+        }
+        const count = file.readSync(scratch.subarray(filled));
         if (count === null || count === 0) break;
+        filled += count;
         total += count;
         if (total > this.#maxFileBytes) {
-          this.#streamDecoder.decode();
           return { reason: `larger than ${this.#maxFileBytes} bytes (--max-response-bytes)` };
         }
-        text += this.#streamDecoder.decode(this.#scratch.subarray(0, count), { stream: true });
       }
-      return text + this.#streamDecoder.decode();
+      if (chunks.length === 0) return scratch.subarray(0, filled);
+      chunks.push(scratch.slice(0, filled));
+      return concatBytes(chunks, total);
     } catch (error) {
-      this.#streamDecoder.decode();
       return { reason: describeReadError(error) };
     } finally {
       file.close();

@@ -6,7 +6,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { encodeLegacy, methodsIn } from "./reference_common.ts";
+import { serveConnection } from "./reference_common.ts";
 
 const pending = new Map<number, (text: string) => void>();
 let nextId = 1;
@@ -19,29 +19,6 @@ function call(method: string): Promise<string> {
   });
 }
 
-async function serve(conn: Deno.Conn): Promise<void> {
-  const buffer = new Uint8Array(65536);
-  try {
-    while (true) {
-      const count = await conn.read(buffer);
-      if (count === null) break;
-      for (const method of methodsIn(buffer.subarray(0, count))) {
-        const bytes = encodeLegacy(await call(method));
-        let offset = 0;
-        while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-      }
-    }
-  } catch {
-    // the client went away
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  }
-}
-
 self.onmessage = (event: MessageEvent<{ port: number } | { id: number; text: string }>) => {
   const message = event.data;
   if ("port" in message) {
@@ -50,7 +27,7 @@ self.onmessage = (event: MessageEvent<{ port: number } | { id: number; text: str
     (async () => {
       for await (const conn of listener) {
         conn.setNoDelay(true);
-        serve(conn);
+        serveConnection(conn, call);
       }
     })();
     return;

@@ -56,3 +56,35 @@ export function answer(method: string): string {
 export function encodeLegacy(text: string): Uint8Array {
   return encoder.encode(`{\n\t"result":\t${JSON.stringify(text + "lepdendstring")}\n}\n`);
 }
+
+/**
+ * Answers the requests of one connection in order until the client closes: each method name
+ * found in a read gets `answer`'s text, encoded and written whole.
+ */
+export async function serveConnection(
+  conn: Deno.Conn,
+  answer: (method: string) => string | Promise<string>,
+): Promise<void> {
+  const buffer = new Uint8Array(65536);
+  try {
+    while (true) {
+      const count = await conn.read(buffer);
+      if (count === null) break;
+      for (const method of methodsIn(buffer.subarray(0, count))) {
+        // A synchronous answer is not awaited: the bare reference stays one isolate, no hop.
+        const text = answer(method);
+        const bytes = encodeLegacy(typeof text === "string" ? text : await text);
+        let offset = 0;
+        while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
+      }
+    }
+  } catch {
+    // the client went away
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}

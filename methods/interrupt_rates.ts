@@ -12,15 +12,6 @@
 import { counterDelta, counterRate } from "../proc/counter.ts";
 import type { IrqLine, IrqTable } from "../proc/interrupts.ts";
 
-/**
- * How much a per-CPU interrupt or softirq counter (`unsigned int` in the kernel), or a 64-bit
- * sum of such counters (/proc/stat's `intr` and `softirq` totals, which drop by 2^32 when one of
- * them wraps), grew between two readings: {@link counterDelta} of width 32.
- */
-export function counterIncrease(previous: number, latest: number): number {
-  return counterDelta(previous, latest, 32);
-}
-
 /** Per-second rates of one table over an interval, one row per requested CPU. */
 export interface IrqRates {
   /** Labels of the latest reading, in file order. */

@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { counterIncrease, irqRates } from "../methods/interrupt_rates.ts";
+import { irqRates } from "../methods/interrupt_rates.ts";
+import { counterDelta } from "../proc/counter.ts";
 import { interruptsSource, softirqsSource } from "../sampling/interrupts.ts";
 import { parseIrqTable } from "../proc/interrupts.ts";
 import {
@@ -308,7 +309,7 @@ Deno.test("parseIrqTable keeps file order and sysstat's header rule", () => {
   assert.throws(() => parseIrqTable("  0: 1 2 timer\n"), /no header line/);
 });
 
-Deno.test("counterIncrease: plain growth, 32-bit wraps, 64-bit sums and resets", () => {
+Deno.test("counterDelta of width 32: plain growth, 32-bit wraps, 64-bit sums and resets", () => {
   const cases: [name: string, previous: number, latest: number, expected: number][] = [
     ["unchanged", 42, 42, 0],
     ["growth", 100, 350, 250],
@@ -322,7 +323,7 @@ Deno.test("counterIncrease: plain growth, 32-bit wraps, 64-bit sums and resets",
     ["beyond 2^53: no wrap, double spacing", 2 ** 60, 2 ** 60 + 4096, 4096],
   ];
   for (const [name, previous, latest, expected] of cases) {
-    assert.equal(counterIncrease(previous, latest), expected, name);
+    assert.equal(counterDelta(previous, latest, 32), expected, name);
   }
 });
 

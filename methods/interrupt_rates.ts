@@ -9,7 +9,7 @@
  * @module
  */
 
-import { counterDelta, counterRate } from "../proc/counter.ts";
+import { counterRate } from "../proc/counter.ts";
 import type { IrqLine, IrqTable } from "../proc/interrupts.ts";
 
 /** Per-second rates of one table over an interval, one row per requested CPU. */

@@ -216,11 +216,8 @@ export function mpstatText(fs: ProcFs, interval: Interval<ProcStat>): string {
 
 /** The rows of `GetCmdMpstat`: `all`, then CPUs 0 … the highest /sys or either reading knows. */
 function mpstatIntervalRows(fs: ProcFs, interval: Interval<ProcStat>): MpstatRow[] {
-  const cpus = cpuRange([
-    cpuNumbers(fs),
-    statCpuNumbers(interval.previous),
-    statCpuNumbers(interval.latest),
-  ]);
+  const online = statCpuNumbers(interval.latest);
+  const cpus = cpuRange([cpuNumbers(fs, online), statCpuNumbers(interval.previous), online]);
   return mpstatRows(interval, cpus);
 }
 
@@ -301,9 +298,10 @@ export function mpstatInterruptsText(fs: ProcFs, intervals: InterruptIntervals):
 /** The numbers of `GetCmdMpstat-I`, which the text and the JSON show. */
 function mpstatInterruptNumbers(fs: ProcFs, intervals: InterruptIntervals): MpstatInterrupts {
   const { procStat, interrupts, softirqs } = intervals;
+  const online = statCpuNumbers(procStat.latest);
   const cpus = cpuRange([
-    cpuNumbers(fs),
-    statCpuNumbers(procStat.latest),
+    cpuNumbers(fs, online),
+    online,
     interrupts.latest.cpus,
     softirqs.latest.cpus,
   ]);

@@ -32,7 +32,7 @@ function firstLine(fs: ProcFs, path: string): string | undefined {
  * (offline CPUs included), or the `cpuN` lines of /proc/stat (online CPUs only) where /sys is
  * not available. Ascending.
  */
-export function cpuNumbers(fs: ProcFs): number[] {
+function listCpuNumbers(fs: ProcFs): number[] {
   const directories = fs.tryReadDirNames("/sys/devices/system/cpu");
   if (directories !== undefined) {
     const numbers = numericNames(
@@ -44,16 +44,67 @@ export function cpuNumbers(fs: ProcFs): number[] {
   return numericNames([...stat.matchAll(/^cpu(\d+) /gm)].map((match) => match[1]!));
 }
 
-/** Reads the banner's fields from /proc/sys/kernel and /sys (with fallbacks for bare trees). */
-export function readSystemIdentity(fs: ProcFs): SystemIdentity {
+/**
+ * What the banner reads that stays the same while the kernel runs, read once per tree: the
+ * kernel's name, release and machine, and the CPU list. The host name can change and is read
+ * every time.
+ */
+interface StableFacts {
+  sysname: string;
+  release: string;
+  machine: string;
+  cpus: number[];
+}
+
+/** The facts of each tree, read at its first use (a test's fixture tree has its own). */
+const stableFacts = new WeakMap<ProcFs, StableFacts>();
+
+function factsOf(fs: ProcFs): StableFacts {
+  let facts = stableFacts.get(fs);
+  if (facts === undefined) {
+    facts = {
+      sysname: firstLine(fs, "/proc/sys/kernel/ostype") ?? "Linux",
+      release: firstLine(fs, "/proc/sys/kernel/osrelease") ?? "unknown",
+      // /proc/sys/kernel/arch exists since Linux 6.1; before that the daemon's own build tells.
+      machine: firstLine(fs, "/proc/sys/kernel/arch") ?? MACHINE_OF_ARCH[Deno.build.arch] ??
+        Deno.build.arch,
+      cpus: listCpuNumbers(fs),
+    };
+    stableFacts.set(fs, facts);
+  }
+  return facts;
+}
+
+/**
+ * Numbers of the CPUs the kernel knows (see `listCpuNumbers`), ascending. Listed once, as sysstat
+ * counts them once at its start, and listed again when `seen` (CPU numbers of a fresh reading,
+ * such as /proc/stat's online CPUs) names one the list lacks: a CPU added at run time. A CPU
+ * removed at run time stays in the list, where it shows as offline.
+ */
+export function cpuNumbers(fs: ProcFs, seen: Iterable<number> = []): number[] {
+  const facts = factsOf(fs);
+  const known = new Set(facts.cpus);
+  for (const cpu of seen) {
+    if (!known.has(cpu)) {
+      facts.cpus = listCpuNumbers(fs);
+      break;
+    }
+  }
+  return facts.cpus;
+}
+
+/**
+ * Reads the banner's fields from /proc/sys/kernel and /sys (with fallbacks for bare trees): the
+ * host name every time, the rest once (see `factsOf`).
+ */
+export function readSystemIdentity(fs: ProcFs, seenCpus: Iterable<number> = []): SystemIdentity {
+  const { sysname, release, machine } = factsOf(fs);
   return {
-    sysname: firstLine(fs, "/proc/sys/kernel/ostype") ?? "Linux",
-    release: firstLine(fs, "/proc/sys/kernel/osrelease") ?? "unknown",
+    sysname,
+    release,
     nodename: firstLine(fs, "/proc/sys/kernel/hostname") ?? "localhost",
-    // /proc/sys/kernel/arch exists since Linux 6.1; before that the daemon's own build tells.
-    machine: firstLine(fs, "/proc/sys/kernel/arch") ?? MACHINE_OF_ARCH[Deno.build.arch] ??
-      Deno.build.arch,
-    cpuCount: cpuNumbers(fs).length,
+    machine,
+    cpuCount: cpuNumbers(fs, seenCpus).length,
   };
 }
 

@@ -159,13 +159,25 @@ export function formatIostat(banner: string, rows: readonly IostatRow[]): string
   return [banner, "", IOSTAT_HEADER, ...rows.map(formatIostatRow), "", ""].join("\n");
 }
 
-/** The whole disks of the latest reading (partitions and virtual devices left out). */
-function diskNames(fs: ProcFs, interval: Interval<DiskStats>): ReadonlySet<string> {
-  const sysBlock = fs.tryReadDirNames("/sys/block");
-  return wholeDisks(
-    [...interval.latest.keys()],
-    sysBlock === undefined ? undefined : new Set(sysBlock),
-  );
+/**
+ * The whole disks of the latest reading (partitions and virtual devices left out), from
+ * /sys/block. A disk appears in and leaves /proc/diskstats and /sys/block together, so /sys/block
+ * is listed again only when the reading's device names differ from the last listing's.
+ */
+class WholeDisks {
+  #names = "";
+  #disks: ReadonlySet<string> | undefined;
+
+  of(fs: ProcFs, interval: Interval<DiskStats>): ReadonlySet<string> {
+    const devices = [...interval.latest.keys()];
+    const names = devices.join("\n");
+    if (this.#disks === undefined || names !== this.#names) {
+      const sysBlock = fs.tryReadDirNames("/sys/block");
+      this.#disks = wholeDisks(devices, sysBlock === undefined ? undefined : new Set(sysBlock));
+      this.#names = names;
+    }
+    return this.#disks;
+  }
 }
 
 const RATE = (unit: string): Schema => ({ type: "number", unit });
@@ -207,17 +219,18 @@ export const IOSTAT_SCHEMA: Schema = {
  * @throws {MethodFailure} when `/proc/diskstats` cannot be read
  */
 export function iostatCollector(options: { diskstats: SampledSource<DiskStats> }): Collector {
+  const disks = new WholeDisks();
   return {
     async collect({ fs }) {
       const interval = await options.diskstats.interval();
       const banner = sysstatBanner(readSystemIdentity(fs), new Date(interval.takenAt));
-      return formatIostat(banner, iostatRows(interval, diskNames(fs, interval)));
+      return formatIostat(banner, iostatRows(interval, disks.of(fs, interval)));
     },
     async json({ fs }) {
       const interval = await options.diskstats.interval();
       return {
         interval_s: interval.seconds,
-        devices: iostatRows(interval, diskNames(fs, interval)).map((row) => ({
+        devices: iostatRows(interval, disks.of(fs, interval)).map((row) => ({
           device: row.device,
           rrqm_per_s: row.readMergesPerSecond,
           wrqm_per_s: row.writeMergesPerSecond,

@@ -529,3 +529,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test("GetCmdIostat: /sys/block is listed again only when the devices of /proc/diskstats change", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd_iostat_" });
+  const line = (name: string, minor: number) =>
+    ` 254       ${minor} ${name} 10 0 80 5 20 0 160 9 0 12 14 0 0 0 0 0 0`;
+  const writeDiskstats = (names: string[]) =>
+    Deno.writeTextFileSync(
+      `${root}/proc/diskstats`,
+      names.map((name, index) => line(name, index * 16)).join("\n") + "\n",
+    );
+  Deno.mkdirSync(`${root}/proc`);
+  Deno.mkdirSync(`${root}/sys/block/vda`, { recursive: true });
+  writeDiskstats(["vda", "vdb"]);
+  const fs = new ProcFs({ root, maxFileBytes: 1 << 20 });
+  const clock = new VirtualClock();
+  const diskstats = diskstatsSource(fs, { intervalMs: 1000, clock });
+  const collector = iostatCollector({ diskstats });
+  const devices = async () => {
+    const pending = collector.collect({ fs, methods: [] });
+    await clock.advance(1000);
+    return lepvIostat(await pending).map((row) => row.name);
+  };
+  try {
+    assert.deepEqual(await devices(), ["vda"], "vdb is not in /sys/block: not a whole disk");
+    // /sys/block changes without /proc/diskstats changing: the listing is not read again.
+    Deno.mkdirSync(`${root}/sys/block/vdb`);
+    assert.deepEqual(await devices(), ["vda"]);
+    // A disk appears in /proc/diskstats: /sys/block is read again, and tells of both.
+    Deno.mkdirSync(`${root}/sys/block/vdc`);
+    writeDiskstats(["vda", "vdb", "vdc"]);
+    assert.deepEqual(await devices(), ["vda", "vdb", "vdc"]);
+  } finally {
+    diskstats.stop();
+    Deno.removeSync(root, { recursive: true });
+  }
+});

@@ -11,7 +11,7 @@
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import type { Collector, Schema } from "./collector.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "../sampling/filesystems.ts";
+import { type FsSizes, mountedSizes } from "../sampling/filesystems.ts";
 
 /** The header line, exactly as busybox prints it. */
 export const DF_HEADER = "Filesystem                Size      Used Available Use% Mounted on";
@@ -127,15 +127,10 @@ export const dfCollector: Collector = {
 
 /** The rows of `GetCmdDf` (see {@link dfCollector}). */
 async function dfEntries(fs: ProcFs): Promise<DfEntry[]> {
-  const mounts = parseMounts(fs.readTextSync(MOUNTS_PATH))
-    .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
-  const sizes = await Promise.all(mounts.map((mount) => statSizes(fs.resolve(mount.mountPoint))));
-  const entries: DfEntry[] = [];
-  mounts.forEach((mount, index) => {
-    const size = sizes[index];
-    if (size !== undefined) {
-      entries.push({ device: mount.device, mountPoint: mount.mountPoint, sizes: size });
-    }
-  });
-  return entries;
+  const mounts = parseMounts(fs.readTextSync(MOUNTS_PATH));
+  return (await mountedSizes(mounts, (path) => fs.resolve(path))).map(({ mount, sizes }) => ({
+    device: mount.device,
+    mountPoint: mount.mountPoint,
+    sizes,
+  }));
 }

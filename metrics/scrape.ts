@@ -20,7 +20,6 @@ import {
   filesystemFamilies,
   loadFamilies,
   meminfoFamilies,
-  type MountedSizes,
   type ProcessCpu,
   processFamilies,
   statFamilies,
@@ -29,7 +28,7 @@ import {
 import { LOADAVG_PATH } from "../proc/loadavg.ts";
 import { MEMINFO_PATH, parseMeminfo } from "../proc/meminfo.ts";
 import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
-import { BLOCKLESS_TYPES, type FsSizes, statSizes } from "../sampling/filesystems.ts";
+import { type FsSizes, mountedSizes } from "../sampling/filesystems.ts";
 import { DISKSTATS_PATH, parseDiskstats } from "../proc/diskstats.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { parseProcStat, STAT_PATH } from "../proc/stat.ts";
@@ -102,25 +101,17 @@ export class Scraper {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
     const fs = options.fs;
-    const sizesOf = options.statSizes ?? statSizes;
     this.#sources = [
       { name: "cpu", run: (read) => cpuFamilies(parseProcStat(read(STAT_PATH))) },
       { name: "diskstats", run: (read) => diskFamilies(parseDiskstats(read(DISKSTATS_PATH))) },
       {
         name: "filesystem",
         run: async (read) => {
-          // The mounts GetCmdDf shows: not rootfs, not a type that never has blocks.
-          const mounts = parseMounts(read(MOUNTS_PATH))
-            .filter((mount) => mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type));
-          const sizes = await Promise.all(
-            mounts.map((mount) => sizesOf(fs.resolve(mount.mountPoint))),
+          // The mounts GetCmdDf shows, stat'ed as it stats them.
+          const mounts = parseMounts(read(MOUNTS_PATH));
+          return filesystemFamilies(
+            await mountedSizes(mounts, (path) => fs.resolve(path), options.statSizes),
           );
-          const shown: MountedSizes[] = [];
-          mounts.forEach((mount, index) => {
-            const size = sizes[index];
-            if (size !== undefined) shown.push({ mount, sizes: size });
-          });
-          return filesystemFamilies(shown);
         },
       },
       { name: "loadavg", run: (read) => loadFamilies(read(LOADAVG_PATH)) },

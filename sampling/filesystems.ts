@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { BigIntStatsFs } from "node:fs";
+import { type BigIntStatsFs, statfsSync } from "node:fs";
 import { statfs } from "node:fs/promises";
+import type { MountEntry as Mount } from "../proc/mounts.ts";
 
 /** A statfs that has not answered by then (a hung network mount) is skipped. */
 const STATFS_TIMEOUT_MS = 2000;
@@ -37,6 +38,47 @@ export const BLOCKLESS_TYPES: ReadonlySet<string> = new Set([
   "selinuxfs",
   "sysfs",
   "tracefs",
+]);
+
+/**
+ * File system types on local storage or in memory, whose `statfs` answers from counters the
+ * kernel keeps in memory, without waiting on a device or a server. A mount of one of these that
+ * lies under mounts of these only is stat'ed synchronously (a few microseconds, against about 35
+ * for a statfs handed to the runtime's thread pool). Any other type — NFS, CIFS, FUSE, Ceph, 9p,
+ * overlay (whose upper layer may be any of them), ZFS (whose pool may be suspended) and every
+ * type not listed — is stat'ed asynchronously with the 2 s timeout, so a hung server can never
+ * stall the daemon.
+ */
+export const LOCAL_TYPES: ReadonlySet<string> = new Set([
+  "btrfs",
+  "cramfs",
+  "devtmpfs",
+  "efivarfs",
+  "erofs",
+  "exfat",
+  "ext2",
+  "ext3",
+  "ext4",
+  "f2fs",
+  "hfsplus",
+  "hugetlbfs",
+  "iso9660",
+  "jffs2",
+  "jfs",
+  "msdos",
+  "nilfs2",
+  "ntfs3",
+  "ramfs",
+  "reiserfs",
+  "romfs",
+  // The initial ramfs or tmpfs, listed under "/" on some systems beneath the real root.
+  "rootfs",
+  "squashfs",
+  "tmpfs",
+  "ubifs",
+  "udf",
+  "vfat",
+  "xfs",
 ]);
 
 /** What `statfs` reports of one file system, in bytes. */
@@ -75,20 +117,78 @@ export async function statSizes(path: string): Promise<FsSizes | undefined> {
     timer = setTimeout(() => resolve(undefined), STATFS_TIMEOUT_MS);
   });
   try {
-    const stats = await Promise.race([statfsShared(path), timeout]);
-    if (stats === undefined || stats.blocks === 0n) return undefined;
-    // f_blocks counts fragments of f_frsize bytes. Deno reports f_frsize although Node's types
-    // lack it; where it is missing or 0 (as busybox guards against) f_bsize stands in.
-    const fragmentBytes = (stats as { frsize?: bigint }).frsize ?? 0n;
-    const blockBytes = fragmentBytes > 0n ? fragmentBytes : stats.bsize;
-    return {
-      totalBytes: stats.blocks * blockBytes,
-      usedBytes: (stats.blocks > stats.bfree ? stats.blocks - stats.bfree : 0n) * blockBytes,
-      availableBytes: stats.bavail * blockBytes,
-    };
+    return sizesOf(await Promise.race([statfsShared(path), timeout]));
   } catch {
     return undefined;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * {@link statSizes} without a thread hop or a timeout, for a local file system only (see
+ * {@link LOCAL_TYPES}): it blocks the caller until the kernel answers.
+ */
+export function statSizesSync(path: string): FsSizes | undefined {
+  try {
+    return sizesOf(statfsSync(path, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+function sizesOf(stats: BigIntStatsFs | undefined): FsSizes | undefined {
+  if (stats === undefined || stats.blocks === 0n) return undefined;
+  // f_blocks counts fragments of f_frsize bytes. Deno reports f_frsize although Node's types
+  // lack it; where it is missing or 0 (as busybox guards against) f_bsize stands in.
+  const fragmentBytes = (stats as { frsize?: bigint }).frsize ?? 0n;
+  const blockBytes = fragmentBytes > 0n ? fragmentBytes : stats.bsize;
+  return {
+    totalBytes: stats.blocks * blockBytes,
+    usedBytes: (stats.blocks > stats.bfree ? stats.blocks - stats.bfree : 0n) * blockBytes,
+    availableBytes: stats.bavail * blockBytes,
+  };
+}
+
+/**
+ * True when `mount` is of {@link LOCAL_TYPES} and every mount its mount point lies under is too,
+ * or is one of the kernel's own file systems (proc, sysfs, cgroup…: {@link BLOCKLESS_TYPES}),
+ * except autofs, whose directories may mount something when crossed.
+ */
+export function locallyReachable(mount: Mount, mounts: readonly Mount[]): boolean {
+  if (!LOCAL_TYPES.has(mount.type)) return false;
+  return mounts.every((other) =>
+    other === mount || LOCAL_TYPES.has(other.type) ||
+    (BLOCKLESS_TYPES.has(other.type) && other.type !== "autofs") ||
+    !(other.mountPoint === "/" || mount.mountPoint.startsWith(`${other.mountPoint}/`))
+  );
+}
+
+/**
+ * The mounts `GetCmdDf` and the file system metrics show, with their sizes, in the table's order:
+ * every mount but `rootfs` and the {@link BLOCKLESS_TYPES}, of those the ones whose statfs
+ * answered with blocks. Locally reachable mounts are stat'ed synchronously, the others (and every
+ * one when `statAsync` is given, as tests give it) asynchronously with the timeout.
+ *
+ * @param resolve where a mount point is in this tree (`ProcFs.resolve`, for `--root`)
+ */
+export async function mountedSizes(
+  mounts: readonly Mount[],
+  resolve: (path: string) => string,
+  statAsync?: (path: string) => Promise<FsSizes | undefined>,
+): Promise<{ mount: Mount; sizes: FsSizes }[]> {
+  const shown = mounts.filter((mount) =>
+    mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type)
+  );
+  const sizes = await Promise.all(shown.map((mount) => {
+    const path = resolve(mount.mountPoint);
+    if (statAsync !== undefined) return statAsync(path);
+    return locallyReachable(mount, mounts) ? statSizesSync(path) : statSizes(path);
+  }));
+  const entries: { mount: Mount; sizes: FsSizes }[] = [];
+  shown.forEach((mount, index) => {
+    const size = sizes[index];
+    if (size !== undefined) entries.push({ mount, sizes: size });
+  });
+  return entries;
 }

@@ -13,7 +13,13 @@ import {
   usePercent,
 } from "../methods/df.ts";
 import { decodeMountField, parseMounts } from "../proc/mounts.ts";
-import { type FsSizes, statSizes } from "../sampling/filesystems.ts";
+import {
+  type FsSizes,
+  locallyReachable,
+  mountedSizes,
+  statSizes,
+  statSizesSync,
+} from "../sampling/filesystems.ts";
 import { MethodFailure } from "../failure.ts";
 import { ProcFs } from "../proc/fs.ts";
 
@@ -273,3 +279,76 @@ Deno.test({
     }
   },
 });
+
+Deno.test("locallyReachable: local types under local types only", () => {
+  const mount = (mountPoint: string, type: string) => ({ device: "d", mountPoint, type });
+  const root = mount("/", "ext4");
+  const nfs = mount("/srv/nfs", "nfs4");
+  const cases: [string, ReturnType<typeof mount>, ReturnType<typeof mount>[], boolean][] = [
+    ["ext4 root", root, [root], true],
+    ["ext4 root over rootfs", root, [mount("/", "rootfs"), root], true],
+    ["tmpfs under sysfs", mount("/sys/fs/cgroup", "tmpfs"), [root, mount("/sys", "sysfs")], true],
+    ["tmpfs under ext4", mount("/run", "tmpfs"), [root, mount("/run", "tmpfs")], true],
+    ["nfs itself", nfs, [root, nfs], false],
+    [
+      "ext4 under nfs",
+      mount("/srv/nfs/disk", "ext4"),
+      [root, nfs, mount("/srv/nfs/disk", "ext4")],
+      false,
+    ],
+    [
+      "ext4 beside nfs",
+      mount("/srv/nfsdisk", "ext4"),
+      [root, nfs, mount("/srv/nfsdisk", "ext4")],
+      true,
+    ],
+    [
+      "under an overlay root",
+      mount("/data", "xfs"),
+      [mount("/", "overlay"), mount("/data", "xfs")],
+      false,
+    ],
+    ["fuse", mount("/mnt/s3", "fuse.s3fs"), [root, mount("/mnt/s3", "fuse.s3fs")], false],
+    ["zfs (a pool may be suspended)", mount("/tank", "zfs"), [root, mount("/tank", "zfs")], false],
+    ["under autofs", mount("/net/a", "ext4"), [
+      root,
+      mount("/net", "autofs"),
+      mount("/net/a", "ext4"),
+    ], false],
+  ];
+  for (const [name, subject, mounts, expected] of cases) {
+    assert.equal(locallyReachable(subject, mounts), expected, name);
+  }
+});
+
+Deno.test("mountedSizes: local mounts stat'ed at once, equal to statfs; an injected statfs is used for all", async () => {
+  const root = Deno.makeTempDirSync({ prefix: "lepd-df-" });
+  try {
+    const mounts = [
+      { device: "rootfs", mountPoint: "/", type: "rootfs" },
+      { device: "/dev/a", mountPoint: "/", type: "ext4" },
+      { device: "proc", mountPoint: "/proc", type: "proc" },
+      { device: "server:/x", mountPoint: "/", type: "nfs" },
+    ];
+    const resolve = (path: string) => `${root}${path}`;
+    const local = await mountedSizes(mounts.slice(0, 3), resolve);
+    assert.deepEqual(local.map(({ mount }) => mount.device), ["/dev/a"]);
+    const expected = await statSizes(root);
+    assert.ok(expected !== undefined);
+    // Blocks in use may move between the two calls; the size may not.
+    assert.equal(local[0]!.sizes.totalBytes, expected.totalBytes);
+    assert.deepEqual(statSizesSync(`${root}/nonexistent`), undefined);
+
+    const asked: string[] = [];
+    const injected = await mountedSizes(mounts, resolve, (path) => {
+      asked.push(path);
+      return Promise.resolve(FAKE);
+    });
+    assert.deepEqual(asked, [`${root}/`, `${root}/`], "ext4 and nfs, not rootfs or proc");
+    assert.deepEqual(injected.map(({ mount }) => mount.type), ["ext4", "nfs"]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+const FAKE = { totalBytes: 4096n, usedBytes: 1024n, availableBytes: 3072n };

@@ -19,6 +19,7 @@
  * deno task bench                                   # everything, side by side (about 20 min)
  * deno task bench --duration 30 --soak-minutes 1    # shorter
  * deno task bench --only throughput,dashboard       # some parts
+ * deno task bench --only dashboard --dashboard SayHello,SayHello   # another poll
  * deno task bench --target 10.0.0.5:12307           # any server (req/s only without --pid)
  * deno task bench --servers "lepd lepd@--max-semi-space-size=1 hop"   # lepd with other V8 flags
  * deno task bench --servers "lepd before hop" --baseline ../old   # another checkout's lepd
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     "memory-requests": { type: "string", default: "200000" },
     "idle-seconds": { type: "string", default: "30" },
     "soak-minutes": { type: "string", default: "10" },
+    dashboard: { type: "string" },
     servers: { type: "string", default: "lepd hop bare" },
     mix: { type: "string" },
     baseline: { type: "string" },
@@ -64,7 +66,7 @@ const parts = new Set(values.only.split(","));
 /** The methods of the throughput table. */
 const THROUGHPUT_METHODS = ["SayHello", "GetProcMeminfo", "GetProcStat", "GetCmdTop"];
 /** What LEPV's dashboard polls every 2 s, one socket per method. */
-const DASHBOARD_METHODS = [
+const LEPV_DASHBOARD = [
   "GetCmdMpstat",
   "GetCmdMpstat-I",
   "GetProcLoadavg",
@@ -76,10 +78,12 @@ const DASHBOARD_METHODS = [
   "GetCmdDf",
   "GetProcStat",
 ];
+/** The polled methods: LEPV's, or `--dashboard m1,m2,…` (`SayHello` ten times: the bare path). */
+const DASHBOARD_METHODS = values.dashboard?.split(",") ?? LEPV_DASHBOARD;
 const DASHBOARD_PERIOD_MS = 2000;
 /** The soak's mix: the dashboard's methods and the ping, with a process table now and then. */
 const SOAK_MIX = values.mix?.split(",") ??
-  [...DASHBOARD_METHODS, "SayHello", "GetProcVmstat", "GetProcInterrupts"];
+  [...LEPV_DASHBOARD, "SayHello", "GetProcVmstat", "GetProcInterrupts"];
 
 /** A server under test. */
 interface Server {

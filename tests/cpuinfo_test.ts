@@ -260,3 +260,20 @@ Deno.test("live: cpunr is the number of cpuN directories of this machine", async
     assert.equal(text.split("\n")[1], `cpu_name: ${vendor}`);
   }
 });
+
+Deno.test("GetCpuInfo: /proc/cpuinfo is read once per tree, and again while it could not be read", async () => {
+  const root = await Deno.makeTempDir({ prefix: "lepd-cpuinfo-" });
+  try {
+    await Deno.mkdir(`${root}/sys/devices/system/cpu/cpu0`, { recursive: true });
+    await Deno.mkdir(`${root}/proc`);
+    const fs = new ProcFs({ root, maxFileBytes: 1 << 16 });
+    const call = () => cpuInfoCollector.collect({ fs, methods: [] });
+    assert.equal(await call(), "cpunr: 1\ncpu_name: unknown\n", "no /proc/cpuinfo yet");
+    await Deno.writeTextFile(`${root}/proc/cpuinfo`, "processor\t: 0\nvendor_id\t: GenuineIntel\n");
+    assert.equal(await call(), "cpunr: 1\ncpu_name: GenuineIntel\n", "read once it exists");
+    await Deno.writeTextFile(`${root}/proc/cpuinfo`, "processor\t: 0\nvendor_id\t: AuthenticAMD\n");
+    assert.equal(await call(), "cpunr: 1\ncpu_name: GenuineIntel\n", "and not read again");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -16,7 +16,7 @@
  * memory when it runs on this machine), the same measurements for that server alone.
  *
  * ```sh
- * deno task bench                                   # everything, side by side (about 20 min)
+ * deno task bench                                   # everything, side by side (about 25 min)
  * deno task bench --duration 30 --soak-minutes 1    # shorter
  * deno task bench --only throughput,dashboard       # some parts
  * deno task bench --only dashboard --dashboard SayHello,SayHello   # another poll

@@ -50,6 +50,7 @@ const { values } = parseArgs({
     "soak-minutes": { type: "string", default: "10" },
     dashboard: { type: "string" },
     "dashboard-warmup": { type: "string", default: "300" },
+    "dashboard-period": { type: "string", default: "2000" },
     servers: { type: "string", default: "lepd hop bare" },
     mix: { type: "string" },
     baseline: { type: "string" },
@@ -88,7 +89,8 @@ const LEPV_DASHBOARD = [
 ];
 /** The polled methods: LEPV's, or `--dashboard m1,m2,…` (`SayHello` ten times: the bare path). */
 const DASHBOARD_METHODS = values.dashboard?.split(",") ?? LEPV_DASHBOARD;
-const DASHBOARD_PERIOD_MS = 2000;
+/** LEPV's period; `--dashboard-period MS` polls faster to age a heap in minutes, not hours. */
+const DASHBOARD_PERIOD_MS = Number(values["dashboard-period"]);
 /** The soak's mix: the dashboard's methods and the ping, with a process table now and then. */
 const SOAK_MIX = values.mix?.split(",") ??
   [...LEPV_DASHBOARD, "SayHello", "GetProcVmstat", "GetProcInterrupts"];

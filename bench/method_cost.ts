@@ -5,7 +5,7 @@
  * measured separately as `sampler tick` (one refresh of every source the methods started).
  *
  * ```sh
- * deno run -A bench/method_cost.ts [--calls 2000] [--methods GetProcMeminfo,GetCmdDf]
+ * deno run -A bench/method_cost.ts [--calls 2000] [--methods GetProcMeminfo,GetCmdDf] [--round-gap-ms 600]
  * ```
  *
  * @module
@@ -22,6 +22,7 @@ const { values } = parseArgs({
   options: {
     calls: { type: "string", default: "2000" },
     warmup: { type: "string", default: "200" },
+    "round-gap-ms": { type: "string", default: "0" },
     methods: {
       type: "string",
       default: "SayHello,GetProcMeminfo,GetProcStat,GetProcLoadavg,GetCmdFree,GetCmdDf," +
@@ -56,11 +57,21 @@ for (const method of values.methods.split(",")) {
 }
 // The same methods round-robin, as a dashboard asks them: one call of each per round.
 const methods = values.methods.split(",");
-const rounds = Number(values.calls);
-const start = cpuMs();
+// With `--round-gap-ms` over 500, every round's sampled methods take a fresh snapshot, as a
+// dashboard's do; without it they share the interval of the first call within half a second.
+const gapMs = Number(values["round-gap-ms"]);
+const rounds = gapMs > 0 ? Math.min(Number(values.calls), 100) : Number(values.calls);
+let start = cpuMs();
+let idle = 0;
 for (let round = 0; round < rounds; round++) {
   for (const method of methods) await registry.call(method);
+  if (gapMs > 0) {
+    const before = cpuMs();
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    idle += cpuMs() - before;
+  }
 }
+start += idle;
 const perRound = (cpuMs() - start) * 1000 / rounds;
 console.log(`${"one of each, per round".padEnd(22)} ${perRound.toFixed(1).padStart(8)}`);
 await registry.close();

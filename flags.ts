@@ -276,6 +276,17 @@ export const FLAGS = [
     help: "the N busiest processes in lepd_process_cpu_percent (0: none)",
   },
   {
+    name: "gc-interval",
+    kind: "integer",
+    value: "SECONDS",
+    default: 60,
+    min: 0,
+    max: 86_400,
+    unit: "seconds",
+    help: "collect each isolate's garbage this often when its heap grew by 1 MiB or more " +
+      "(needs --v8-flags=--expose-gc; 0: leave it to V8)",
+  },
+  {
     name: "check",
     kind: "switch",
     scope: "check",
@@ -307,6 +318,8 @@ export interface Options {
   dmesgMaxBytes: number;
   /** `--metrics-top-processes`: processes in `lepd_process_cpu_percent` (0: none). */
   metricsTopProcesses: number;
+  /** Period of the main isolate's garbage collections (`--gc-interval`); 0: V8's own only. */
+  gcIntervalMs: number;
   /** Bounds of the perf methods. */
   perf: {
     maxOutputBytes: number;
@@ -515,6 +528,7 @@ export function parseFlags(args: readonly string[]): Command {
     options: {
       root,
       metricsTopProcesses: flags.integer("metrics-top-processes"),
+      gcIntervalMs: flags.milliseconds("gc-interval"),
       dmesgMaxBytes: flags.integer("dmesg-bytes"),
       maxResponseBytes: flags.integer("max-response-bytes"),
       perf: {
@@ -536,6 +550,7 @@ export function parseFlags(args: readonly string[]): Command {
         idleTimeoutMs: flags.milliseconds("idle-timeout"),
         stallTimeoutMs: flags.milliseconds("stall-timeout"),
         shutdownGraceMs: flags.milliseconds("shutdown-grace"),
+        gcIntervalMs: flags.milliseconds("gc-interval"),
         allowFrom,
         logLevel,
         ...(metrics === undefined ? {} : { metrics }),

@@ -9,7 +9,7 @@
  *   (`rpc/worker_host.ts`) — a bundler cannot follow that, so it is a third entry point,
  *
  * which run with `deno run --allow-all --unstable-worker-options
- * --v8-flags=--max-semi-space-size=1,--optimize-for-size dist/lepd.js` on any machine with that Deno: no sources, no npm cache, no network
+ * --v8-flags=--max-semi-space-size=1,--optimize-for-size,--expose-gc dist/lepd.js` on any machine with that Deno: no sources, no npm cache, no network
  * (docs/install.md). The files import nothing but Node built-ins (`node:…`), which this script
  * checks.
  *

@@ -79,7 +79,7 @@ export interface BundledDaemonOptions {
 export const RUN_FLAGS = [
   "--allow-all",
   "--unstable-worker-options",
-  "--v8-flags=--max-semi-space-size=1,--optimize-for-size",
+  "--v8-flags=--max-semi-space-size=1,--optimize-for-size,--expose-gc",
 ] as const;
 
 /** A bundled daemon that logged "listening on". */

@@ -1,0 +1,116 @@
+/**
+ * heap.ts: a collection at each period when the heap grew by 1 MiB or more since the last one,
+ * none otherwise, and nothing to do without `--expose-gc`.
+ */
+
+import assert from "node:assert/strict";
+import { collectPeriodically, type HeapControls, MIN_GROWTH_BYTES } from "../heap.ts";
+import { freePort, startTaskArgs } from "./helpers/daemon.ts";
+
+/** Controls whose heap, collections and timer the test drives. */
+function fakeHeap(): HeapControls & { used: number; collections: number; tick(): void } {
+  let tick: (() => void) | undefined;
+  const heap = {
+    used: 10 * MIN_GROWTH_BYTES,
+    collections: 0,
+    collect() {
+      heap.collections++;
+      heap.used = 10 * MIN_GROWTH_BYTES; // what survives
+    },
+    heapUsed: () => heap.used,
+    every(callback: () => void, ms: number) {
+      assert.equal(ms, 60_000);
+      tick = callback;
+      return () => (tick = undefined);
+    },
+    tick: () => tick?.(),
+  };
+  return heap;
+}
+
+Deno.test("collectPeriodically: at start, then at each period the heap grew by 1 MiB", () => {
+  const heap = fakeHeap();
+  const stop = collectPeriodically(60_000, heap);
+  assert.equal(heap.collections, 1, "one at start, after the daemon's start-up garbage");
+  heap.used += MIN_GROWTH_BYTES - 1;
+  heap.tick();
+  assert.equal(heap.collections, 1, "less than 1 MiB of growth: nothing");
+  heap.used += 1;
+  heap.tick();
+  assert.equal(heap.collections, 2, "1 MiB: collected");
+  heap.tick();
+  assert.equal(heap.collections, 2, "an idle period costs nothing");
+  stop();
+  heap.used += 50 * MIN_GROWTH_BYTES;
+  heap.tick();
+  assert.equal(heap.collections, 2, "stopped");
+});
+
+Deno.test("exposedGc: present exactly when V8 runs with --expose-gc", async () => {
+  for (const flags of [[], ["--v8-flags=--expose-gc"]]) {
+    const { stdout } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        ...flags,
+        `import { exposedGc } from "${new URL("../heap.ts", import.meta.url)}";` +
+        `const gc = exposedGc(); gc?.(); console.log(gc !== undefined);`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assert.equal(new TextDecoder().decode(stdout).trim(), String(flags.length > 0), flags.join());
+  }
+});
+
+/** Runs the daemon with `v8Flags` until it listens, stops it, and returns its stdout and stderr. */
+async function daemonRun(
+  v8Flags: string,
+  extra: string[] = [],
+): Promise<{ out: string; err: string }> {
+  const args = startTaskArgs().map((arg) => arg.startsWith("--v8-flags=") ? v8Flags : arg);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args, "--port", String(freePort()), "--hostname", "127.0.0.1", ...extra],
+    cwd: new URL("../", import.meta.url),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let err = "";
+  let stopping = false;
+  const stderr = (async () => {
+    for await (const chunk of child.stderr) {
+      err += decoder.decode(chunk, { stream: true });
+      // Once: a second SIGTERM ends a daemon at once, and V8's buffered output with it.
+      if (!stopping && err.includes("listening on")) {
+        stopping = true;
+        child.kill("SIGTERM");
+      }
+    }
+  })();
+  const stdout = new Response(child.stdout).text();
+  const [out] = await Promise.all([stdout, stderr, child.status]);
+  return { out, err };
+}
+
+Deno.test("daemon: with the start task's V8 flags both isolates collect at start", async () => {
+  const flags = startTaskArgs().find((arg) => arg.startsWith("--v8-flags="));
+  assert.ok(flags?.includes("--expose-gc"), `the start task exposes gc(): ${flags}`);
+  const { out, err } = await daemonRun(`${flags},--trace-gc`);
+  assert.match(err, /listening on/);
+  // Each isolate's --trace-gc lines carry its address; an explicit gc() is "testing".
+  const isolates = new Set(
+    out.split("\n").filter((line) => line.includes(" testing;"))
+      .map((line) => /^\[\d+:(0x[0-9a-f]+)\]/.exec(line)?.[1]),
+  );
+  assert.equal(isolates.size, 2, `the main isolate and the network worker:\n${out}`);
+  assert.doesNotMatch(err, /--gc-interval needs/);
+});
+
+Deno.test("daemon: --gc-interval without --expose-gc is a warning, and 0 is silence", async () => {
+  const { err } = await daemonRun("--v8-flags=--max-semi-space-size=1");
+  assert.match(err, /WARN main: --gc-interval needs --v8-flags=--expose-gc/);
+  const off = await daemonRun("--v8-flags=--max-semi-space-size=1", ["--gc-interval", "0"]);
+  assert.match(off.err, /listening on/);
+  assert.doesNotMatch(off.err, /--gc-interval/);
+});

@@ -49,7 +49,7 @@
 
 import { counterDelta, counterIncrease } from "../proc/counter.ts";
 import { printable } from "./processes.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, INTERVAL, type Schema } from "./collector.ts";
 import { type CgroupSnapshot, detectCgroupLayout } from "../sampling/cgroups.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 
@@ -167,7 +167,7 @@ export function cgtopCollector(
     schema: {
       type: "object",
       fields: {
-        interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+        interval_s: INTERVAL,
         cgroups: {
           type: "array",
           items: {

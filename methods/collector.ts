@@ -40,6 +40,13 @@ export const KIB: Schema = { type: "integer", unit: "KiB" };
 /** A percentage. */
 export const PERCENT: Schema = { type: "number", unit: "%" };
 
+/** `interval_s` of a method over the sampler's interval. */
+export const INTERVAL: Schema = {
+  type: "number",
+  unit: "s",
+  description: "length of the sampled interval",
+};
+
 /** The JSON result of a method without a typed form: its text. */
 export const TEXT_SCHEMA: Schema = {
   type: "object",

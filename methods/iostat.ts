@@ -16,7 +16,7 @@
 
 import { counterDelta as widthDelta, type CounterWidth } from "../proc/counter.ts";
 import { type DiskCounters, type DiskStats, DISKSTATS_SECTOR_BYTES } from "../proc/diskstats.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, INTERVAL, type Schema } from "./collector.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { wholeDisks } from "../sampling/diskstats.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
@@ -186,7 +186,7 @@ const RATE = (unit: string): Schema => ({ type: "number", unit });
 export const IOSTAT_SCHEMA: Schema = {
   type: "object",
   fields: {
-    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    interval_s: INTERVAL,
     devices: {
       type: "array",
       items: {

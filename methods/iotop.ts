@@ -33,7 +33,7 @@ import { counterDelta } from "../proc/counter.ts";
 import { MethodFailure } from "../failure.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, type UserNames } from "./processes.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, INTERVAL, type Schema } from "./collector.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import type { Snapshot, TaskSampling, ThreadEntry } from "../sampling/task_snapshots.ts";
@@ -317,7 +317,7 @@ export function iotopCollector(
     schema: {
       type: "object",
       fields: {
-        interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+        interval_s: INTERVAL,
         total_read_bytes_per_s: { type: "number", unit: "B/s" },
         total_write_bytes_per_s: { type: "number", unit: "B/s" },
         threads: {

@@ -9,7 +9,7 @@
 
 import { counterRate } from "../proc/counter.ts";
 import type { ProcStat } from "../proc/stat.ts";
-import type { Collector, Schema } from "./collector.ts";
+import { type Collector, INTERVAL, type Schema } from "./collector.ts";
 import type { SampledSource } from "../sampling/sampler.ts";
 
 /** Whole interrupts and softirqs per second. */
@@ -41,7 +41,7 @@ export function formatIrqInfo(rates: IrqInfoRates): string {
 export const IRQ_INFO_SCHEMA: Schema = {
   type: "object",
   fields: {
-    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    interval_s: INTERVAL,
     irq_per_s: { type: "integer", unit: "1/s" },
     softirq_per_s: { type: "integer", unit: "1/s" },
   },

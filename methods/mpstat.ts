@@ -18,7 +18,7 @@ import { type IrqRates, irqRates } from "./interrupt_rates.ts";
 import type { IrqTable } from "../proc/interrupts.ts";
 import type { CpuTimes, ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
-import { type Collector, PERCENT, type Schema } from "./collector.ts";
+import { type Collector, INTERVAL, PERCENT, type Schema } from "./collector.ts";
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import { clockTime, cpuNumbers, readSystemIdentity, sysstatBanner } from "./sysstat.ts";
 
@@ -249,11 +249,6 @@ export function mpstatJson(fs: ProcFs, interval: Interval<ProcStat>): unknown {
 }
 
 const CPU_LABEL: Schema = { type: "string", description: '"all" or the CPU number ("0", "1" …)' };
-const INTERVAL: Schema = {
-  type: "number",
-  unit: "s",
-  description: "length of the sampled interval",
-};
 
 /** The schema of {@link mpstatJson}. */
 export const MPSTAT_SCHEMA: Schema = {

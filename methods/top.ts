@@ -13,7 +13,7 @@ import { MEMINFO_PATH, parseMeminfo, requireMemTotal } from "../proc/meminfo.ts"
 import type { ProcFs } from "../proc/fs.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
-import { type Collector, KIB, type Schema } from "./collector.ts";
+import { type Collector, INTERVAL, KIB, type Schema } from "./collector.ts";
 import type { Interval } from "../sampling/sampler.ts";
 import {
   cpuPercent,
@@ -162,7 +162,7 @@ export function psJson(
 export const PS_SCHEMA: Schema = {
   type: "object",
   fields: {
-    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    interval_s: INTERVAL,
     processes: {
       type: "array",
       description: "every process, busiest first",

@@ -16,7 +16,7 @@ import { CPU_FIELDS, type CpuTimes, type ProcStat } from "../proc/stat.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { printable, userLabel, type UserNames } from "./processes.ts";
 import { psUser } from "./top.ts";
-import { type Collector, KIB, PERCENT, type Schema } from "./collector.ts";
+import { type Collector, INTERVAL, KIB, PERCENT, type Schema } from "./collector.ts";
 
 import type { Interval, SampledSource } from "../sampling/sampler.ts";
 import {
@@ -295,7 +295,7 @@ export function topThreadsCollector(
 export const TOP_H_SCHEMA: Schema = {
   type: "object",
   fields: {
-    interval_s: { type: "number", unit: "s", description: "length of the sampled interval" },
+    interval_s: INTERVAL,
     uptime_s: { type: "number", unit: "s" },
     users: { type: "integer", description: "user sessions" },
     load1: { type: "number" },

@@ -318,8 +318,6 @@ export interface Options {
   dmesgMaxBytes: number;
   /** `--metrics-top-processes`: processes in `lepd_process_cpu_percent` (0: none). */
   metricsTopProcesses: number;
-  /** Period of the main isolate's garbage collections (`--gc-interval`); 0: V8's own only. */
-  gcIntervalMs: number;
   /** Bounds of the perf methods. */
   perf: {
     maxOutputBytes: number;
@@ -528,7 +526,6 @@ export function parseFlags(args: readonly string[]): Command {
     options: {
       root,
       metricsTopProcesses: flags.integer("metrics-top-processes"),
-      gcIntervalMs: flags.milliseconds("gc-interval"),
       dmesgMaxBytes: flags.integer("dmesg-bytes"),
       maxResponseBytes: flags.integer("max-response-bytes"),
       perf: {

@@ -62,3 +62,15 @@ export function collectPeriodically(intervalMs: number, heap: HeapControls): () 
     baseline = heap.heapUsed();
   }, intervalMs);
 }
+
+/**
+ * Starts {@link collectPeriodically} for this isolate when `intervalMs` is above 0. False when it
+ * was asked for and V8 does not expose `gc()` (no `--expose-gc`): the caller says so.
+ */
+export function collectThisIsolate(intervalMs: number): boolean {
+  if (intervalMs <= 0) return true;
+  const heap = isolateHeap();
+  if (heap === undefined) return false;
+  collectPeriodically(intervalMs, heap);
+  return true;
+}

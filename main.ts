@@ -11,7 +11,7 @@ import { denoVersionProblem } from "./checks/deno_version.ts";
 import { checkCommand } from "./checks/methods.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 import { daemonRegistry } from "./registry/methods.ts";
-import { collectPeriodically, isolateHeap } from "./heap.ts";
+import { collectThisIsolate } from "./heap.ts";
 import { Scraper } from "./metrics/scrape.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
@@ -111,16 +111,11 @@ export async function main(args: readonly string[]): Promise<number> {
     log.info(`Removed the perf recording a previous lepd left behind: ${directory}`);
   }
   const { fs, registry } = daemonRegistry(options, log);
-  if (options.gcIntervalMs > 0) {
-    const heap = isolateHeap();
-    if (heap === undefined) {
-      log.warn(
-        "--gc-interval needs --v8-flags=--expose-gc (the start task and the unit carry it); " +
-          "garbage is left to V8's own collector",
-      );
-    } else {
-      collectPeriodically(options.gcIntervalMs, heap);
-    }
+  if (!collectThisIsolate(options.server.gcIntervalMs ?? 0)) {
+    log.warn(
+      "--gc-interval needs --v8-flags=--expose-gc (the start task and the unit carry it); " +
+        "garbage is left to V8's own collector",
+    );
   }
   for (const [method, reason] of await registry.probe()) {
     log.warn(`${method} is unavailable here and will answer with an error: ${reason}`);

@@ -28,7 +28,7 @@ export interface ServerConfig {
   stallTimeoutMs: number;
   /** On shutdown, how long responses in flight may take before connections are cut. */
   shutdownGraceMs: number;
-  /** Period of the worker isolate's garbage collections (`--gc-interval`, see heap.ts); 0: off. */
+  /** Period of each isolate's garbage collections (`--gc-interval`, see heap.ts); 0: off. */
   gcIntervalMs?: number;
   /**
    * Bytes of replies one request (a batch counts as one) may return beyond its first reply;

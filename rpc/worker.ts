@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 
 import { Logger } from "../log.ts";
-import { collectPeriodically, isolateHeap } from "../heap.ts";
+import { collectThisIsolate } from "../heap.ts";
 import {
   callMessage,
   type FromWorker,
@@ -64,10 +64,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     case "start": {
       const log = new Logger(message.config.logLevel, "rpc");
       // The main isolate warned already when V8 does not expose gc().
-      const heap = isolateHeap();
-      if ((message.config.gcIntervalMs ?? 0) > 0 && heap !== undefined) {
-        collectPeriodically(message.config.gcIntervalMs!, heap);
-      }
+      collectThisIsolate(message.config.gcIntervalMs ?? 0);
       try {
         server = new RpcServer(message.config, { methods: message.methods, call, log });
         let address: Deno.NetAddr;

@@ -150,17 +150,19 @@ export const cpuInfoCollector: Collector = {
  * /proc/meminfo), a cost put on the machine under study at each poll for a value GetCpuInfo
  * does not show.
  */
-const cpuinfoFacts = new WeakMap<ProcFs, { name: string; processors: number } | undefined>();
+const cpuinfoFacts = new WeakMap<ProcFs, { name: string; processors: number }>();
 
 function cpuinfoFactsOf(fs: ProcFs): { name: string; processors: number } | undefined {
-  if (!cpuinfoFacts.has(fs)) {
+  let facts = cpuinfoFacts.get(fs);
+  if (facts === undefined) {
     const text = fs.tryReadTextSync(CPUINFO_PATH);
     const cpuinfo = text === undefined ? undefined : tryParseCpuinfo(text);
     // An unreadable or unparsable file is asked again next time.
     if (cpuinfo === undefined) return undefined;
-    cpuinfoFacts.set(fs, { name: cpuNameOf(cpuinfo), processors: processorCount(cpuinfo) });
+    facts = { name: cpuNameOf(cpuinfo), processors: processorCount(cpuinfo) };
+    cpuinfoFacts.set(fs, facts);
   }
-  return cpuinfoFacts.get(fs);
+  return facts;
 }
 
 function readCpuInfo(fs: ProcFs): { cpuCount: number; name: string } {

@@ -97,14 +97,14 @@ export function cpuNumbers(fs: ProcFs, seen: Iterable<number> = []): number[] {
  * Reads the banner's fields from /proc/sys/kernel and /sys (with fallbacks for bare trees): the
  * host name every time, the rest once (see `factsOf`).
  */
-export function readSystemIdentity(fs: ProcFs, seenCpus: Iterable<number> = []): SystemIdentity {
-  const { sysname, release, machine } = factsOf(fs);
+export function readSystemIdentity(fs: ProcFs): SystemIdentity {
+  const { sysname, release, machine, cpus } = factsOf(fs);
   return {
     sysname,
     release,
     nodename: firstLine(fs, "/proc/sys/kernel/hostname") ?? "localhost",
     machine,
-    cpuCount: cpuNumbers(fs, seenCpus).length,
+    cpuCount: cpus.length,
   };
 }
 

@@ -281,18 +281,17 @@ async function dashboard(servers: Server[]): Promise<void> {
   const requests = DASHBOARD_METHODS.map((method) => LoadClient.request(method));
   const pollOnce = (index: number) =>
     Promise.all(sockets[index]!.map((socket, m) => socket.call(requests[m]!)));
-  const warmupRounds = Math.max(
-    1,
-    Math.round(DASHBOARD_WARMUP_SECONDS * 1000 / DASHBOARD_PERIOD_MS),
-  );
-  for (let round = 0; round < warmupRounds; round++) {
+  /** Polls of each server in `seconds` (at least one). */
+  const roundsIn = (seconds: number) =>
+    Math.max(1, Math.round(seconds * 1000 / DASHBOARD_PERIOD_MS));
+  for (let round = 0; round < roundsIn(DASHBOARD_WARMUP_SECONDS); round++) {
     const due = performance.now() + DASHBOARD_PERIOD_MS;
     for (let index = 0; index < servers.length; index++) await pollOnce(index);
     await sleep(Math.max(0, due - performance.now()));
   }
   const ticks = servers.map((s) => s.pid === undefined ? NaN : cpuTicks(s.pid));
   const started = performance.now();
-  const rounds = Math.max(1, Math.round(DASHBOARD_SECONDS * 1000 / DASHBOARD_PERIOD_MS));
+  const rounds = roundsIn(DASHBOARD_SECONDS);
   const loops = servers.map(async (_, index) => {
     const phase = index * DASHBOARD_PERIOD_MS / servers.length;
     for (let round = 0; round < rounds; round++) {

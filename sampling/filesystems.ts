@@ -151,17 +151,31 @@ function sizesOf(stats: BigIntStatsFs | undefined): FsSizes | undefined {
 }
 
 /**
- * True when `mount` is of {@link LOCAL_TYPES} and every mount its mount point lies under is too,
- * or is one of the kernel's own file systems (proc, sysfs, cgroup…: {@link BLOCKLESS_TYPES}),
- * except autofs, whose directories may mount something when crossed.
+ * The test of `mounts`: true for a mount of {@link LOCAL_TYPES} when every mount its mount point
+ * lies under (`/` and each proper ancestor directory) is of them too, or is one of the kernel's
+ * own file systems (proc, sysfs, cgroup…: {@link BLOCKLESS_TYPES}), except autofs, whose
+ * directories may mount something when crossed. The mount points to avoid are gathered once, so
+ * each mount costs a look-up per directory of its path, not a pass over the table.
  */
-export function locallyReachable(mount: Mount, mounts: readonly Mount[]): boolean {
-  if (!LOCAL_TYPES.has(mount.type)) return false;
-  return mounts.every((other) =>
-    other === mount || LOCAL_TYPES.has(other.type) ||
-    (BLOCKLESS_TYPES.has(other.type) && other.type !== "autofs") ||
-    !(other.mountPoint === "/" || mount.mountPoint.startsWith(`${other.mountPoint}/`))
+export function locallyReachable(mounts: readonly Mount[]): (mount: Mount) => boolean {
+  const avoided = new Set(
+    mounts.filter((other) =>
+      !LOCAL_TYPES.has(other.type) &&
+      !(BLOCKLESS_TYPES.has(other.type) && other.type !== "autofs")
+    ).map((other) => other.mountPoint),
   );
+  return (mount) => {
+    if (!LOCAL_TYPES.has(mount.type)) return false;
+    if (avoided.has("/")) return false;
+    for (
+      let end = mount.mountPoint.lastIndexOf("/");
+      end > 0;
+      end = mount.mountPoint.lastIndexOf("/", end - 1)
+    ) {
+      if (avoided.has(mount.mountPoint.slice(0, end))) return false;
+    }
+    return true;
+  };
 }
 
 /**
@@ -180,10 +194,11 @@ export async function mountedSizes(
   const shown = mounts.filter((mount) =>
     mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type)
   );
+  const local = locallyReachable(mounts);
   const sizes = await Promise.all(shown.map((mount) => {
     const path = resolve(mount.mountPoint);
     if (statAsync !== undefined) return statAsync(path);
-    return locallyReachable(mount, mounts) ? statSizesSync(path) : statSizes(path);
+    return local(mount) ? statSizesSync(path) : statSizes(path);
   }));
   const entries: { mount: Mount; sizes: FsSizes }[] = [];
   shown.forEach((mount, index) => {

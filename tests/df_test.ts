@@ -317,7 +317,7 @@ Deno.test("locallyReachable: local types under local types only", () => {
     ], false],
   ];
   for (const [name, subject, mounts, expected] of cases) {
-    assert.equal(locallyReachable(subject, mounts), expected, name);
+    assert.equal(locallyReachable(mounts)(subject), expected, name);
   }
 });
 

@@ -258,18 +258,20 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
         }),
       );
     // ps reads once before and once after lepd's interval; a process that held still between
-    // them is compared. A busy process's RSS or VSZ can move and come back between the two,
-    // so a disagreement is measured again over a new interval of a new registry (a fresh
-    // sampler takes both of its snapshots inside the ps readings): an error of lepd's repeats
-    // on every attempt, a coincidence does not.
-    await retried(async () => {
+    // them is compared. A busy process's RSS or VSZ can move and come back between the two (a
+    // garbage collector that frees and takes back the same pages), so one disagreement proves
+    // nothing: the comparison is repeated over new intervals of new registries, and a process
+    // fails the test when it disagrees on every attempt, as a formatting error does. The test's
+    // own sleeping child holds still by construction and must agree on every attempt.
+    let suspects: Map<string, string[]> | undefined;
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       const methods = registry(1000);
       try {
         const before = parse(run("ps", psArgs));
         const lepd = await call(methods, "GetCmdTop");
         const after = parse(run("ps", psArgs));
         let compared = 0;
-        const disagreements: string[] = [];
+        const disagreements = new Map<string, string>();
         for (const line of lepd.trim().split("\n").slice(1)) {
           const fields = line.trim().split(/\s+/);
           // PID USER PRI NI VSZ RSS S %CPU %MEM TIME CMD: drop S, %CPU (lepd's is of the
@@ -279,17 +281,55 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
           const seen = before.get(pid);
           if (seen === undefined || seen !== after.get(pid)) continue;
           const ours = unqueued([...fields.slice(0, 6), ...fields.slice(9)].join(" "));
-          if (ours !== seen) disagreements.push(`lepd: ${ours}\n  ps: ${seen}`);
+          if (ours !== seen) disagreements.set(pid, `lepd: ${ours}\n  ps: ${seen}`);
           compared++;
         }
-        console.log(`ps: ${compared} processes compared, ${disagreements.length} disagreed`);
-        assert.deepEqual(disagreements, [], "processes ps saw unchanged that lepd shows otherwise");
-        assert.ok(compared >= 1, "the sleeping child at least");
-        assert.ok(lepd.split("\n").some((line) => line.trim().startsWith(`${child.pid} `)));
+        // A process whose row moves while ps reads it again and again is moving, not held
+        // still: it cannot be compared, whatever the two readings around lepd's showed.
+        for (const pid of disagreements.keys()) {
+          const rows = new Set<string>();
+          for (let reading = 0; reading < 10; reading++) {
+            const output = new Deno.Command("ps", { args: ["-p", pid, ...psArgs.slice(1)] })
+              .outputSync();
+            const text = new TextDecoder().decode(output.stdout).trim();
+            rows.add(text === "" ? "gone" : parse(text).get(pid) ?? "gone");
+          }
+          if (rows.size > 1) {
+            console.log(
+              `pid ${pid} moves between ps readings, not compared:\n${[...rows].join("\n")}`,
+            );
+            disagreements.delete(pid);
+            compared--;
+          }
+        }
+        console.log(
+          `ps, attempt ${attempt}: ${compared} processes compared, ${disagreements.size} disagreed`,
+        );
+        const childPid = String(child.pid);
+        assert.ok(before.has(childPid), "ps lists the sleeping child");
+        assert.ok(
+          lepd.split("\n").some((line) => line.trim().startsWith(`${childPid} `)),
+          `lepd lists the sleeping child ${childPid}:\n${lepd}`,
+        );
+        assert.equal(disagreements.get(childPid), undefined, "the sleeping child agrees");
+        // Suspects: the processes that disagreed on every attempt so far.
+        const next = new Map<string, string[]>();
+        for (const [pid, text] of disagreements) {
+          const earlier = suspects === undefined ? [] : suspects.get(pid);
+          if (earlier !== undefined) next.set(pid, [...earlier, `attempt ${attempt}: ${text}`]);
+        }
+        suspects = next;
+        if (suspects.size === 0) break;
+        console.log(`disagreeing so far:\n${[...suspects.values()].flat().join("\n")}`);
       } finally {
         await methods.close();
       }
-    });
+    }
+    assert.deepEqual(
+      [...suspects!.values()].flat(),
+      [],
+      `processes that ps saw unchanged and lepd showed otherwise on all ${ATTEMPTS} attempts`,
+    );
   } finally {
     child.kill();
     await child.status;

@@ -105,6 +105,47 @@ async function retried(check: (attempt: number) => Promise<void>): Promise<void>
 }
 
 /**
+ * Compares per-process rows that a tool read twice around lepd's reading, over up to
+ * {@link ATTEMPTS} attempts, and returns what disagreed on every one of them.
+ *
+ * A process whose row is equal in the tool's two readings held still, so lepd's row must equal
+ * it. But a busy process's memory can move and come back between the readings (a garbage
+ * collector that frees and takes back the same pages), so one disagreement proves nothing:
+ * a disagreeing process whose row changes over ten quick re-readings (`moves`) is moving and
+ * not compared, and a process fails only if it disagrees on every attempt, as a formatting
+ * error does. Each attempt returns its disagreements by pid.
+ */
+async function persistentDisagreements(
+  attempt: (number: number) => Promise<Map<string, string>>,
+  moves: (pid: string) => boolean,
+): Promise<string[]> {
+  let suspects: Map<string, string[]> | undefined;
+  for (let number = 1; number <= ATTEMPTS; number++) {
+    const next = new Map<string, string[]>();
+    for (const [pid, text] of await attempt(number)) {
+      const earlier = suspects === undefined ? [] : suspects.get(pid);
+      if (earlier === undefined) continue;
+      if (moves(pid)) {
+        console.log(`pid ${pid} moves while it is read again and again: not compared`);
+        continue;
+      }
+      next.set(pid, [...earlier, `attempt ${number}: ${text}`]);
+    }
+    suspects = next;
+    if (suspects.size === 0) return [];
+    console.log(`disagreeing so far:\n${[...suspects.values()].flat().join("\n")}`);
+  }
+  return [...suspects!.values()].flat();
+}
+
+/** Whether `read` gives more than one answer in ten readings in a row. */
+function readingsDiffer(read: () => string | undefined): boolean {
+  const answers = new Set<string | undefined>();
+  for (let reading = 0; reading < 10; reading++) answers.add(read());
+  return answers.size > 1;
+}
+
+/**
  * Starts `program`, waits until it has printed `firstLines` lines (its first reading is taken),
  * then takes lepd's interval of `method` (its first snapshot now, the second after the
  * registry's interval), and returns both texts.
@@ -258,13 +299,16 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
         }),
       );
     // ps reads once before and once after lepd's interval; a process that held still between
-    // them is compared. A busy process's RSS or VSZ can move and come back between the two (a
-    // garbage collector that frees and takes back the same pages), so one disagreement proves
-    // nothing: the comparison is repeated over new intervals of new registries, and a process
-    // fails the test when it disagrees on every attempt, as a formatting error does. The test's
-    // own sleeping child holds still by construction and must agree on every attempt.
-    let suspects: Map<string, string[]> | undefined;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    // them is compared (see persistentDisagreements). The test's own sleeping child holds still
+    // by construction and must agree on every attempt.
+    const childPid = String(child.pid);
+    const psRow = (pid: string): string | undefined => {
+      const output = new Deno.Command("ps", { args: ["-p", pid, ...psArgs.slice(1)] })
+        .outputSync();
+      const text = new TextDecoder().decode(output.stdout).trim();
+      return text === "" ? undefined : parse(text).get(pid);
+    };
+    const failures = await persistentDisagreements(async (attempt) => {
       const methods = registry(1000);
       try {
         const before = parse(run("ps", psArgs));
@@ -284,49 +328,22 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
           if (ours !== seen) disagreements.set(pid, `lepd: ${ours}\n  ps: ${seen}`);
           compared++;
         }
-        // A process whose row moves while ps reads it again and again is moving, not held
-        // still: it cannot be compared, whatever the two readings around lepd's showed.
-        for (const pid of disagreements.keys()) {
-          const rows = new Set<string>();
-          for (let reading = 0; reading < 10; reading++) {
-            const output = new Deno.Command("ps", { args: ["-p", pid, ...psArgs.slice(1)] })
-              .outputSync();
-            const text = new TextDecoder().decode(output.stdout).trim();
-            rows.add(text === "" ? "gone" : parse(text).get(pid) ?? "gone");
-          }
-          if (rows.size > 1) {
-            console.log(
-              `pid ${pid} moves between ps readings, not compared:\n${[...rows].join("\n")}`,
-            );
-            disagreements.delete(pid);
-            compared--;
-          }
-        }
         console.log(
           `ps, attempt ${attempt}: ${compared} processes compared, ${disagreements.size} disagreed`,
         );
-        const childPid = String(child.pid);
         assert.ok(before.has(childPid), "ps lists the sleeping child");
         assert.ok(
           lepd.split("\n").some((line) => line.trim().startsWith(`${childPid} `)),
           `lepd lists the sleeping child ${childPid}:\n${lepd}`,
         );
         assert.equal(disagreements.get(childPid), undefined, "the sleeping child agrees");
-        // Suspects: the processes that disagreed on every attempt so far.
-        const next = new Map<string, string[]>();
-        for (const [pid, text] of disagreements) {
-          const earlier = suspects === undefined ? [] : suspects.get(pid);
-          if (earlier !== undefined) next.set(pid, [...earlier, `attempt ${attempt}: ${text}`]);
-        }
-        suspects = next;
-        if (suspects.size === 0) break;
-        console.log(`disagreeing so far:\n${[...suspects.values()].flat().join("\n")}`);
+        return disagreements;
       } finally {
         await methods.close();
       }
-    }
+    }, (pid) => readingsDiffer(() => psRow(pid)));
     assert.deepEqual(
-      [...suspects!.values()].flat(),
+      failures,
       [],
       `processes that ps saw unchanged and lepd showed otherwise on all ${ATTEMPTS} attempts`,
     );
@@ -353,7 +370,7 @@ Deno.test("differential: GetCmdProcrank against smaps_rollup, for processes that
       console.log("skipped: this kernel has no /proc/<pid>/smaps_rollup (Linux 4.14+)");
       return;
     }
-    await retried(async () => {
+    const failures = await persistentDisagreements(async (attempt) => {
       const pids = [...Deno.readDirSync("/proc")].map((entry) => entry.name).filter((name) =>
         /^\d+$/.test(name)
       );
@@ -361,26 +378,38 @@ Deno.test("differential: GetCmdProcrank against smaps_rollup, for processes that
       const lepd = await call(methods, "GetCmdProcrank");
       const after = new Map(pids.map((pid) => [pid, rollup(pid)]));
       let compared = 0;
+      const disagreements = new Map<string, string>();
       for (const line of lepd.split("\n").slice(1)) {
         const fields = line.trim().split(/\s+/);
-        if (!/^\d+$/.test(fields[0] ?? "")) continue;
-        const seen = before.get(fields[0]!);
-        if (seen === undefined || seen !== after.get(fields[0]!)) continue;
+        const pid = fields[0] ?? "";
+        if (!/^\d+$/.test(pid)) continue;
+        const seen = before.get(pid);
+        if (seen === undefined || seen !== after.get(pid)) continue;
         // Rss and Uss are the process's own pages: exact. Pss divides each shared page by the
         // processes mapping it at that instant, and a short-lived process mapping the same library
         // between two reads changes it and changes it back: within 2 % of the shared part + 4 KiB.
         const [rss, pss, uss] = seen.split(" ").map(Number) as [number, number, number];
         const ours = fields.slice(2, 5).map((value) => Number(value.replace(/K$/, "")));
-        const what = `pid ${fields[0]}: Rss Pss Uss ${ours.join(" ")} against ${seen}`;
-        assert.equal(ours[0], rss, what);
-        assert.equal(ours[2], uss, what);
-        assert.ok(Math.abs(ours[1]! - pss) <= (rss - uss) * 0.02 + 4, what);
+        if (
+          ours[0] !== rss || ours[2] !== uss || Math.abs(ours[1]! - pss) > (rss - uss) * 0.02 + 4
+        ) {
+          disagreements.set(pid, `pid ${pid}: Rss Pss Uss ${ours.join(" ")} against ${seen}`);
+        }
         compared++;
       }
-      console.log(`procrank: ${compared} processes compared`);
+      console.log(
+        `procrank, attempt ${attempt}: ${compared} processes compared, ` +
+          `${disagreements.size} disagreed`,
+      );
       // The sleeping child at least: lepd's user may always read its own child's memory map.
       assert.ok(compared >= 1, "no process held still between the readings");
-    });
+      return disagreements;
+    }, (pid) => readingsDiffer(() => rollup(pid)));
+    assert.deepEqual(
+      failures,
+      [],
+      `processes whose smaps_rollup held still and lepd showed otherwise on all ${ATTEMPTS} attempts`,
+    );
   } finally {
     await methods.close();
     child.kill();

@@ -16,6 +16,7 @@ import { Scraper } from "./metrics/scrape.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";
+import { libc, libcProblem } from "./libc.ts";
 import { listenAddress, startNetworkWorker } from "./rpc/worker_host.ts";
 
 export { type Command, type Options, parseFlags, UsageError } from "./flags.ts";
@@ -33,20 +34,11 @@ export const VERSION: string = denoConfig.version;
 export function ignoreSigusr1(): string | undefined {
   const sigusr1 = 10; // Linux, x86-64 and AArch64
   const sigIgn = 1n;
-  try {
-    const libc = Deno.dlopen("libc.so.6", {
-      signal: { parameters: ["i32", "usize"], result: "usize" },
-    });
-    try {
-      // SIG_ERR is (sighandler_t) -1.
-      if (libc.symbols.signal(sigusr1, sigIgn) === 0xffff_ffff_ffff_ffffn) {
-        return "signal(SIGUSR1, SIG_IGN) failed";
-      }
-    } finally {
-      libc.close();
-    }
-  } catch (error) {
-    return (error as Error).message;
+  const functions = libc();
+  if (functions === null) return libcProblem();
+  // SIG_ERR is (sighandler_t) -1.
+  if (functions.signal(sigusr1, sigIgn) === 0xffff_ffff_ffff_ffffn) {
+    return "signal(SIGUSR1, SIG_IGN) failed";
   }
   return undefined;
 }

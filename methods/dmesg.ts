@@ -14,7 +14,7 @@
  * The records come from /dev/kmsg, opened non-blocking and read record by record until the
  * kernel answers EAGAIN (a regular file standing for /dev/kmsg under a fixture root ends at
  * EOF instead). Deno's own `open` has no O_NONBLOCK, and a blocking read at the end of
- * /dev/kmsg would wait for the next kernel message forever; `node:fs` passes the flag through.
+ * /dev/kmsg would wait for the next kernel message forever; libc's `open` (libc.ts) takes the flag.
  *
  * Text as `dmesg` shows it: kmsg escapes every byte below 0x20, from 0x7f on and `\` as `\xNN`;
  * these are decoded, a newline inside a record starts another line with the same prefix (as the
@@ -27,7 +27,17 @@
  * @module
  */
 
-import * as nodeFs from "node:fs";
+import {
+  cString,
+  ERRNO,
+  errno,
+  type Libc,
+  libc,
+  libcProblem,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDONLY,
+} from "../libc.ts";
 import { KmsgParser, type KmsgRecord, unescapeKmsg } from "../proc/kmsg.ts";
 import { MethodFailure } from "../failure.ts";
 import type { ProcFs } from "../proc/fs.ts";
@@ -186,9 +196,30 @@ export function formatKmsg(bytes: Uint8Array, options: { maxBytes: number }): st
   return tail.text();
 }
 
+/** A failed call of libc on /dev/kmsg, with its errno as a name (`ENOENT` …). */
+class KmsgError extends Error {
+  readonly code: string | undefined;
+  constructor(call: string, number: number) {
+    const code = Object.entries(ERRNO).find(([, value]) => value === number)?.[0];
+    super(`${call} failed: ${code ?? `errno ${number}`}`);
+    this.code = code;
+  }
+}
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? code : undefined;
+}
+
+/** libc, or a failure that says why the kernel log is out of reach. */
+function kmsgLibc(): Libc {
+  const functions = libc();
+  if (functions === null) {
+    throw new MethodFailure(
+      `Cannot read "${KMSG_PATH}": reading it needs libc through FFI: ${libcProblem()}`,
+    );
+  }
+  return functions;
 }
 
 /** Why /dev/kmsg cannot be opened, as one line with a remedy. */
@@ -212,36 +243,40 @@ function describeOpenError(fs: ProcFs, error: unknown): string {
 }
 
 function openKmsg(fs: ProcFs): number {
-  try {
-    return nodeFs.openSync(
-      fs.resolve(KMSG_PATH),
-      nodeFs.constants.O_RDONLY | nodeFs.constants.O_NONBLOCK,
-    );
-  } catch (error) {
+  const functions = kmsgLibc();
+  const fd = functions.open(cString(fs.resolve(KMSG_PATH)), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const error = new KmsgError("open", errno(functions));
     throw new MethodFailure(`Cannot read "${KMSG_PATH}": ${describeOpenError(fs, error)}`);
   }
+  return fd;
+}
+
+function closeKmsg(fd: number): void {
+  kmsgLibc().close(fd);
 }
 
 /**
  * Reads every record available now from an open kmsg descriptor, without waiting for new ones,
- * and hands the bytes to the parser.
+ * and hands the bytes to the parser. Each read returns one record.
  *
  * @throws {MethodFailure} when the log cannot be read
  */
 function readAvailable(fd: number, parser: KmsgParser): void {
+  const functions = kmsgLibc();
   const buffer = new Uint8Array(READ_BUFFER_BYTES);
   const deadline = performance.now() + MAX_READ_MS;
   while (performance.now() < deadline) {
-    let count: number;
-    try {
-      count = nodeFs.readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === "EAGAIN") break;
+    const count = Number(functions.read(fd, buffer, BigInt(buffer.length)));
+    if (count < 0) {
+      const number = errno(functions);
+      if (number === ERRNO.EAGAIN) break;
       // Records were overwritten since the last read; the next read goes on at the oldest
       // record still there.
-      if (code === "EPIPE") continue;
-      throw new MethodFailure(`Cannot read "${KMSG_PATH}": ${(error as Error).message}`);
+      if (number === ERRNO.EPIPE || number === ERRNO.EINTR) continue;
+      throw new MethodFailure(
+        `Cannot read "${KMSG_PATH}": ${new KmsgError("read", number).message}`,
+      );
     }
     if (count === 0) break;
     parser.push(buffer.subarray(0, count));
@@ -273,7 +308,7 @@ interface OpenLog {
 export function dmesgCollector(options: { maxBytes: number }): DmesgCollector {
   let log: OpenLog | undefined;
   const closeLog = () => {
-    if (log !== undefined) nodeFs.closeSync(log.fd);
+    if (log !== undefined) closeKmsg(log.fd);
     log = undefined;
   };
   const open = (fs: ProcFs): OpenLog => {
@@ -301,7 +336,7 @@ export function dmesgCollector(options: { maxBytes: number }): DmesgCollector {
     probe({ fs }) {
       return Promise.try(() => {
         try {
-          nodeFs.closeSync(openKmsg(fs));
+          closeKmsg(openKmsg(fs));
           return undefined;
         } catch (error) {
           return (error as Error).message;

@@ -31,6 +31,7 @@
 
 import { counterDelta } from "../proc/counter.ts";
 import { MethodFailure } from "../failure.ts";
+import { libc } from "../libc.ts";
 import { Policy, type TaskStat, USER_HZ } from "../proc/pid.ts";
 import { printable, type UserNames } from "./processes.ts";
 import { type Collector, INTERVAL, type Schema } from "./collector.ts";
@@ -140,21 +141,11 @@ let liveReader: IoprioReader | null | undefined;
 export function liveIoprioReader(): IoprioReader | null {
   if (liveReader !== undefined) return liveReader;
   const number = IOPRIO_GET[Deno.build.arch];
-  try {
-    if (number === undefined) throw new Error(`no ioprio_get number for ${Deno.build.arch}`);
-    const libc = Deno.dlopen(
-      "libc.so.6",
-      {
-        syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
-      } as const,
-    );
-    liveReader = (tid) => {
-      const value = Number(libc.symbols.syscall(number, IOPRIO_WHO_PROCESS, BigInt(tid)));
-      return value >= 0 ? value : undefined;
-    };
-  } catch {
-    liveReader = null;
-  }
+  const functions = libc();
+  liveReader = number === undefined || functions === null ? null : (tid) => {
+    const value = Number(functions.syscall(number, IOPRIO_WHO_PROCESS, BigInt(tid)));
+    return value >= 0 ? value : undefined;
+  };
   return liveReader;
 }
 

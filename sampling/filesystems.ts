@@ -5,8 +5,14 @@
  * @module
  */
 
-import { type BigIntStatsFs, statfsSync } from "node:fs";
-import { statfs } from "node:fs/promises";
+import {
+  cString,
+  libc,
+  libcProblem,
+  STATFS_BYTES,
+  type StatfsFields,
+  statfsFields,
+} from "../libc.ts";
 import type { MountEntry as Mount } from "../proc/mounts.ts";
 
 /** A statfs that has not answered by then (a hung network mount) is skipped. */
@@ -91,16 +97,28 @@ export interface FsSizes {
 }
 
 /** statfs calls that have not answered yet, by path. */
-const statfsInFlight = new Map<string, Promise<BigIntStatsFs>>();
+const statfsInFlight = new Map<string, Promise<StatfsFields | undefined>>();
+
+/** libc, or an error that says why statfs is out of reach. */
+function statfsLibc() {
+  const functions = libc();
+  if (functions === null) throw new Error(`statfs needs libc through FFI: ${libcProblem()}`);
+  return functions;
+}
 
 /**
- * `statfs` of a path, sharing a call still in flight: a hung mount then holds one blocked
- * thread of the runtime however often it is polled, not one more per request.
+ * `statfs` of a path on a thread of the runtime's blocking pool, sharing a call still in
+ * flight: a hung mount then holds one blocked thread however often it is polled, not one more
+ * per request.
  */
-function statfsShared(path: string): Promise<BigIntStatsFs> {
+function statfsShared(path: string): Promise<StatfsFields | undefined> {
   let pending = statfsInFlight.get(path);
   if (pending === undefined) {
-    pending = statfs(path, { bigint: true }).finally(() => statfsInFlight.delete(path));
+    const name = cString(path);
+    const buffer = new Uint8Array(STATFS_BYTES);
+    pending = statfsLibc().statfsOffThread(name, buffer)
+      .then((status) => status === 0 ? statfsFields(buffer) : undefined)
+      .finally(() => statfsInFlight.delete(path));
     statfsInFlight.set(path, pending);
   }
   return pending;
@@ -125,24 +143,27 @@ export async function statSizes(path: string): Promise<FsSizes | undefined> {
   }
 }
 
+/** The one buffer of synchronous statfs calls: the main isolate makes one at a time. */
+const syncBuffer = new Uint8Array(STATFS_BYTES);
+
 /**
  * {@link statSizes} without a thread hop or a timeout, for a local file system only (see
  * {@link LOCAL_TYPES}): it blocks the caller until the kernel answers.
  */
 export function statSizesSync(path: string): FsSizes | undefined {
   try {
-    return sizesOf(statfsSync(path, { bigint: true }));
+    if (statfsLibc().statfs(cString(path), syncBuffer) !== 0) return undefined;
+    return sizesOf(statfsFields(syncBuffer));
   } catch {
     return undefined;
   }
 }
 
-function sizesOf(stats: BigIntStatsFs | undefined): FsSizes | undefined {
+function sizesOf(stats: StatfsFields | undefined): FsSizes | undefined {
   if (stats === undefined || stats.blocks === 0n) return undefined;
-  // f_blocks counts fragments of f_frsize bytes. Deno reports f_frsize although Node's types
-  // lack it; where it is missing or 0 (as busybox guards against) f_bsize stands in.
-  const fragmentBytes = (stats as { frsize?: bigint }).frsize ?? 0n;
-  const blockBytes = fragmentBytes > 0n ? fragmentBytes : stats.bsize;
+  // f_blocks counts fragments of f_frsize bytes; where f_frsize is 0 (as busybox guards
+  // against) f_bsize stands in.
+  const blockBytes = stats.frsize > 0n ? stats.frsize : stats.bsize;
   return {
     totalBytes: stats.blocks * blockBytes,
     usedBytes: (stats.blocks > stats.bfree ? stats.blocks - stats.bfree : 0n) * blockBytes,

@@ -11,7 +11,7 @@ const ROOT = new URL("../", import.meta.url);
 /** The daemon's code: these folders and the .ts files at the top (tests, bench, scripts apart). */
 const FOLDERS = ["proc", "sampling", "methods", "registry", "perf", "rpc", "metrics", "checks"];
 /** Top-level modules every layer may import: they import nothing of lepd. */
-const LEAVES = ["log.ts", "failure.ts", "heap.ts"];
+const LEAVES = ["log.ts", "failure.ts", "heap.ts", "libc.ts"];
 
 /** One import (or re-export) of one module. */
 interface Edge {
@@ -157,4 +157,14 @@ Deno.test("architecture: rpc/ reaches no registry/, methods/, sampling/, proc/ o
     pending.push(...EDGES.filter((edge) => edge.from === path).map((edge) => edge.to));
   }
   assert.deepEqual([...reached].filter(forbidden), [], "modules rpc/ loads");
+});
+
+Deno.test("architecture: the daemon imports no node: module (Deno's Node layer costs ~8 MB of RSS)", () => {
+  const node = EDGES.filter((edge) => edge.to.startsWith("node:") && !edge.typeOnly)
+    .map((edge) => `${edge.from} → ${edge.to}`);
+  assert.deepEqual(node, []);
+  // The reader sees them: a module that imported one would be listed.
+  assert.deepEqual(importsOf("a.ts", 'import { statfs } from "node:fs/promises";'), [
+    { from: "a.ts", to: "node:fs/promises", typeOnly: false },
+  ]);
 });

@@ -4,7 +4,13 @@
  */
 
 import assert from "node:assert/strict";
-import { collectPeriodically, type HeapControls, MIN_GROWTH_BYTES } from "../heap.ts";
+import {
+  BURST_GROWTH_BYTES,
+  CHECKS_PER_PERIOD,
+  collectPeriodically,
+  type HeapControls,
+  MIN_GROWTH_BYTES,
+} from "../heap.ts";
 import { freePort, startTaskArgs } from "./helpers/daemon.ts";
 
 /** Controls whose heap, collections and timer the test drives. */
@@ -19,7 +25,7 @@ function fakeHeap(): HeapControls & { used: number; collections: number; tick():
     },
     heapUsed: () => heap.used,
     every(callback: () => void, ms: number) {
-      assert.equal(ms, 60_000);
+      assert.equal(ms, 60_000 / CHECKS_PER_PERIOD);
       tick = callback;
       return () => (tick = undefined);
     },
@@ -30,20 +36,36 @@ function fakeHeap(): HeapControls & { used: number; collections: number; tick():
 
 Deno.test("collectPeriodically: at start, then at each period the heap grew by 1 MiB", () => {
   const heap = fakeHeap();
+  const period = () => {
+    for (let check = 0; check < CHECKS_PER_PERIOD; check++) heap.tick();
+  };
   const stop = collectPeriodically(60_000, heap);
   assert.equal(heap.collections, 1, "one at start, after the daemon's start-up garbage");
   heap.used += MIN_GROWTH_BYTES - 1;
-  heap.tick();
+  period();
   assert.equal(heap.collections, 1, "less than 1 MiB of growth: nothing");
   heap.used += 1;
+  for (let check = 1; check < CHECKS_PER_PERIOD; check++) heap.tick();
+  assert.equal(heap.collections, 1, "1 MiB waits for the end of the period");
   heap.tick();
-  assert.equal(heap.collections, 2, "1 MiB: collected");
-  heap.tick();
+  assert.equal(heap.collections, 2, "1 MiB: collected at the period");
+  period();
   assert.equal(heap.collections, 2, "an idle period costs nothing");
+  heap.used += BURST_GROWTH_BYTES - 1;
+  heap.tick();
+  assert.equal(heap.collections, 2, "below the burst growth: not before the period");
+  heap.used += 1;
+  heap.tick();
+  assert.equal(heap.collections, 3, "a burst of 4 MiB: collected at the next sixth of a period");
+  heap.used += MIN_GROWTH_BYTES;
+  for (let check = 1; check < CHECKS_PER_PERIOD; check++) heap.tick();
+  assert.equal(heap.collections, 3, "the period counts again from the burst's collection");
+  heap.tick();
+  assert.equal(heap.collections, 4);
   stop();
   heap.used += 50 * MIN_GROWTH_BYTES;
   heap.tick();
-  assert.equal(heap.collections, 2, "stopped");
+  assert.equal(heap.collections, 4, "stopped");
 });
 
 Deno.test("exposedGc: present exactly when V8 runs with --expose-gc", async () => {

@@ -14,6 +14,7 @@ import {
   statfsFields,
 } from "../libc.ts";
 import type { MountEntry as Mount } from "../proc/mounts.ts";
+import { MethodFailure } from "../failure.ts";
 
 /** A statfs that has not answered by then (a hung network mount) is skipped. */
 const STATFS_TIMEOUT_MS = 2000;
@@ -206,12 +207,19 @@ export function locallyReachable(mounts: readonly Mount[]): (mount: Mount) => bo
  * one when `statAsync` is given, as tests give it) asynchronously with the timeout.
  *
  * @param resolve where a mount point is in this tree (`ProcFs.resolve`, for `--root`)
+ * @throws {MethodFailure} when libc cannot be opened for statfs (and no `statAsync` is given)
  */
 export async function mountedSizes(
   mounts: readonly Mount[],
   resolve: (path: string) => string,
   statAsync?: (path: string) => Promise<FsSizes | undefined>,
 ): Promise<{ mount: Mount; sizes: FsSizes }[]> {
+  if (statAsync === undefined && libc() === null) {
+    // Every statfs would fail: an error that says why, not a table without file systems.
+    throw new MethodFailure(
+      `Cannot stat file systems: statfs needs libc through FFI: ${libcProblem()}`,
+    );
+  }
   const shown = mounts.filter((mount) =>
     mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type)
   );

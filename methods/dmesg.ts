@@ -236,9 +236,6 @@ function describeOpenError(fs: ProcFs, error: unknown): string {
         uid === 0 ? "" : " or run it as root"
       }`;
   }
-  if (error instanceof Deno.errors.NotCapable) {
-    return "Deno refused access; start lepd with --allow-all as the README says";
-  }
   return (error as Error).message;
 }
 

@@ -62,9 +62,11 @@ export function errno(functions: Libc): number {
   return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
 }
 
+const encoder = new TextEncoder();
+
 /** A path as C takes it: UTF-8 bytes and a terminating NUL. */
 export function cString(text: string): Uint8Array<ArrayBuffer> {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = encoder.encode(text);
   const terminated = new Uint8Array(bytes.length + 1);
   terminated.set(bytes);
   return terminated;

@@ -206,11 +206,6 @@ class KmsgError extends Error {
   }
 }
 
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : undefined;
-}
-
 /** libc, or a failure that says why the kernel log is out of reach. */
 function kmsgLibc(): Libc {
   const functions = libc();
@@ -223,8 +218,8 @@ function kmsgLibc(): Libc {
 }
 
 /** Why /dev/kmsg cannot be opened, as one line with a remedy. */
-function describeOpenError(fs: ProcFs, error: unknown): string {
-  const code = errorCode(error);
+function describeOpenError(fs: ProcFs, error: KmsgError): string {
+  const { code } = error;
   if (code === "ENOENT") return "no such file (this kernel or container has no kernel log device)";
   if (code === "EPERM" || code === "EACCES") {
     const restricted = fs.tryReadTextSync("/proc/sys/kernel/dmesg_restrict")?.trim() === "1";
@@ -236,7 +231,7 @@ function describeOpenError(fs: ProcFs, error: unknown): string {
         uid === 0 ? "" : " or run it as root"
       }`;
   }
-  return (error as Error).message;
+  return error.message;
 }
 
 function openKmsg(fs: ProcFs): number {

@@ -83,9 +83,8 @@ function factsOf(fs: ProcFs): StableFacts {
  */
 export function cpuNumbers(fs: ProcFs, seen: Iterable<number> = []): number[] {
   const facts = factsOf(fs);
-  const known = new Set(facts.cpus);
   for (const cpu of seen) {
-    if (!known.has(cpu)) {
+    if (!facts.cpus.includes(cpu)) {
       facts.cpus = listCpuNumbers(fs);
       break;
     }

@@ -100,10 +100,18 @@ export interface FsSizes {
 /** statfs calls that have not answered yet, by path. */
 const statfsInFlight = new Map<string, Promise<StatfsFields | undefined>>();
 
-/** libc, or an error that says why statfs is out of reach. */
+/**
+ * libc, or a failure that says why statfs is out of reach.
+ *
+ * @throws {MethodFailure} where libc cannot be opened
+ */
 function statfsLibc() {
   const functions = libc();
-  if (functions === null) throw new Error(`statfs needs libc through FFI: ${libcProblem()}`);
+  if (functions === null) {
+    throw new MethodFailure(
+      `Cannot stat file systems: statfs needs libc through FFI: ${libcProblem()}`,
+    );
+  }
   return functions;
 }
 
@@ -214,12 +222,9 @@ export async function mountedSizes(
   resolve: (path: string) => string,
   statAsync?: (path: string) => Promise<FsSizes | undefined>,
 ): Promise<{ mount: Mount; sizes: FsSizes }[]> {
-  if (statAsync === undefined && libc() === null) {
-    // Every statfs would fail: an error that says why, not a table without file systems.
-    throw new MethodFailure(
-      `Cannot stat file systems: statfs needs libc through FFI: ${libcProblem()}`,
-    );
-  }
+  // Every statfs would fail without libc: an error that says why, not a table without file
+  // systems.
+  if (statAsync === undefined) statfsLibc();
   const shown = mounts.filter((mount) =>
     mount.device !== "rootfs" && !BLOCKLESS_TYPES.has(mount.type)
   );

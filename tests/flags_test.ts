@@ -121,3 +121,36 @@ Deno.test("--perf-max-output-bytes is bounded by --max-response-bytes", () => {
     usageError("from 65536 to 1044480"),
   );
 });
+
+Deno.test("parseFlags: the command line's spellings, and each mistake as a UsageError", () => {
+  const run = (args: string[]) => {
+    const command = parseFlags(args);
+    assert.equal(command.kind, "run", args.join(" "));
+    return command.kind === "run" ? command.options.server : undefined!;
+  };
+  assert.equal(run(["--port", "2000"]).port, 2000);
+  assert.equal(run(["--port=2001"]).port, 2001, "--name=value");
+  assert.equal(run(["--port", "2000", "--port=2002"]).port, 2002, "the last of a value wins");
+  assert.deepEqual(
+    run(["--allow-from", "10.0.0.0/8", "--allow-from=127.0.0.1,::1"]).allowFrom,
+    ["10.0.0.0/8", "127.0.0.1", "::1"],
+    "a list flag collects every occurrence, in both spellings",
+  );
+  assert.equal(run(["--port", "2003", "--"]).port, 2003, "a closing -- with nothing after it");
+  assert.equal(parseFlags(["--version"]).kind, "version");
+  for (
+    const [args, part] of [
+      [["--bogus"], "Unknown option '--bogus'"],
+      [["--bogus=1"], "Unknown option '--bogus'"],
+      [["-p", "1"], "Unknown option '-p'"],
+      [["--port"], "Option '--port <value>' argument missing"],
+      [["--port", "--log-level", "info"], 'a value that starts with "--" is written --port=VALUE'],
+      [["--help=yes"], "Option '--help' does not take a value"],
+      [["extra"], "Unexpected argument 'extra'"],
+      [["--", "extra"], "Unexpected argument 'extra'"],
+      [["--check"], "Unknown option '--check'"],
+    ] as const
+  ) {
+    assert.throws(() => parseFlags([...args]), usageError(part), args.join(" "));
+  }
+});

@@ -56,8 +56,20 @@ function installed(program: string, args: string[], packageName: string): boolea
   return false;
 }
 
+/**
+ * The environment the real tools run in: the caller's COLUMNS (ps cuts its last column to it),
+ * LANG and LC_* (ps prints `?` for every byte outside ASCII in the C locale; sysstat's decimal
+ * point and time format follow LC_NUMERIC and S_TIME_FORMAT) and S_COLORS would make their
+ * output depend on who runs the tests, so they see a PATH, a HOME and a UTF-8 locale only.
+ */
+const TOOL_ENV = {
+  clearEnv: true,
+  env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: "/", LC_ALL: "C.UTF-8" },
+};
+
 function run(program: string, args: string[]): string {
-  const output = new Deno.Command(program, { args, stdout: "piped", stderr: "piped" }).outputSync();
+  const output = new Deno.Command(program, { args, stdout: "piped", stderr: "piped", ...TOOL_ENV })
+    .outputSync();
   if (!output.success) {
     throw new Error(`${program} ${args.join(" ")}: ${new TextDecoder().decode(output.stderr)}`);
   }
@@ -138,6 +150,24 @@ async function persistentDisagreements(
   return [...suspects!.values()].flat();
 }
 
+/**
+ * Fails with the rows that disagreed on every attempt: the last attempt's rows of the first
+ * two processes, each line cut to 200 characters, so that the end of a CI log shows them.
+ */
+function assertNoneDisagree(failures: string[], what: string): void {
+  if (failures.length === 0) return;
+  const last = failures.filter((text) => text.startsWith(`attempt ${ATTEMPTS}: `));
+  const rows = last.slice(0, 2).flatMap((text) => text.split("\n"))
+    .map((line) => line.length > 200 ? `${line.slice(0, 200)}…` : line);
+  const error = new Error(
+    `${last.length} ${what} on all ${ATTEMPTS} attempts; the last attempt's rows:\n` +
+      rows.join("\n"),
+  );
+  // No stack: the rows are the end of what the test prints, where a CI log's tail shows them.
+  error.stack = `${error.name}: ${error.message}`;
+  throw error;
+}
+
 /** Whether `read` gives more than one answer in ten readings in a row. */
 function readingsDiffer(read: () => string | undefined): boolean {
   const answers = new Set<string | undefined>();
@@ -157,7 +187,8 @@ async function sameInterval(
   method: string,
 ): Promise<{ tool: string; lepd: string }> {
   const methods = registry();
-  const child = new Deno.Command(program, { args, stdout: "piped", stderr: "null" }).spawn();
+  const child = new Deno.Command(program, { args, stdout: "piped", stderr: "null", ...TOOL_ENV })
+    .spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let tool = "";
   while (tool.split("\n").length - 1 < firstLines) {
@@ -286,16 +317,21 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
   if (!installed("ps", ["-V"], "procps")) return;
   const child = new Deno.Command("sleep", { args: ["60"], stdout: "null" }).spawn();
   try {
-    const psArgs = ["-e", "-o", "pid=,user=,pri=,ni=,vsz=,rss=,time=,args="];
+    // -ww: the whole command line, whatever width ps believes the output has.
+    const psArgs = ["-e", "-ww", "-o", "pid=,user=,pri=,ni=,vsz=,rss=,time=,args="];
     // A kernel worker's name ends with the work queue it serves at the moment
     // (`[kworker/u4:2-events_unbound]`), which changes, and may change back, between any two
     // reads without the process changing: compare the worker's own part only.
     const unqueued = (line: string) => line.replace(/\[(kworker\/[^\]-]+)-[^\]]*\]$/, "[$1]");
+    // ps prints `?` for each byte of a command line that is not valid UTF-8 or not printable
+    // in its locale, lepd a replacement character per invalid sequence: a run of either, or of
+    // anything outside ASCII, is one `?` on both sides.
+    const ascii = (line: string) => line.replace(/[^\x20-\x7e]+/g, "?").replace(/\?+/g, "?");
     const parse = (text: string) =>
       new Map(
         text.trim().split("\n").map((line) => {
           const fields = line.trim().split(/\s+/);
-          return [fields[0]!, unqueued(line.trim().replace(/\s+/g, " "))];
+          return [fields[0]!, ascii(unqueued(line.trim().replace(/\s+/g, " ")))];
         }),
       );
     // ps reads once before and once after lepd's interval; a process that held still between
@@ -303,7 +339,7 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
     // by construction and must agree on every attempt.
     const childPid = String(child.pid);
     const psRow = (pid: string): string | undefined => {
-      const output = new Deno.Command("ps", { args: ["-p", pid, ...psArgs.slice(1)] })
+      const output = new Deno.Command("ps", { args: ["-p", pid, ...psArgs.slice(1)], ...TOOL_ENV })
         .outputSync();
       const text = new TextDecoder().decode(output.stdout).trim();
       return text === "" ? undefined : parse(text).get(pid);
@@ -324,7 +360,7 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
           const pid = fields[0]!;
           const seen = before.get(pid);
           if (seen === undefined || seen !== after.get(pid)) continue;
-          const ours = unqueued([...fields.slice(0, 6), ...fields.slice(9)].join(" "));
+          const ours = ascii(unqueued([...fields.slice(0, 6), ...fields.slice(9)].join(" ")));
           if (ours !== seen) disagreements.set(pid, `lepd: ${ours}\n  ps: ${seen}`);
           compared++;
         }
@@ -342,11 +378,7 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
         await methods.close();
       }
     }, (pid) => readingsDiffer(() => psRow(pid)));
-    assert.deepEqual(
-      failures,
-      [],
-      `processes that ps saw unchanged and lepd showed otherwise on all ${ATTEMPTS} attempts`,
-    );
+    assertNoneDisagree(failures, "processes that ps saw unchanged and lepd showed otherwise");
   } finally {
     child.kill();
     await child.status;
@@ -405,10 +437,9 @@ Deno.test("differential: GetCmdProcrank against smaps_rollup, for processes that
       assert.ok(compared >= 1, "no process held still between the readings");
       return disagreements;
     }, (pid) => readingsDiffer(() => rollup(pid)));
-    assert.deepEqual(
+    assertNoneDisagree(
       failures,
-      [],
-      `processes whose smaps_rollup held still and lepd showed otherwise on all ${ATTEMPTS} attempts`,
+      "processes whose smaps_rollup held still and lepd showed otherwise",
     );
   } finally {
     await methods.close();

@@ -1,7 +1,8 @@
 /**
  * The few C library calls Deno has no API for, opened once through FFI and shared: `signal`
  * (SIGUSR1 ignored, main.ts), `syscall` (`ioprio_get`, GetCmdIotop), `statfs` (GetCmdDf and the
- * filesystem metrics) and `open`/`read`/`close` with `O_NONBLOCK` (/dev/kmsg, GetCmdDmesg).
+ * filesystem metrics), `open`/`read`/`close` with `O_NONBLOCK` (/dev/kmsg, GetCmdDmesg) and
+ * `malloc_trim` (after each periodic garbage collection, heap.ts).
  *
  * Why FFI rather than `node:fs`: the first import of a `node:` module sets up Deno's Node
  * compatibility layer, about 8 MB of resident memory for the life of the process (measured:
@@ -30,6 +31,8 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  /** glibc's; absent from other C libraries, so optional (null there). */
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
 } as const;
 
 /** The opened library's functions. */
@@ -104,4 +107,13 @@ export function statfsFields(buffer: Uint8Array): StatfsFields {
   const field = (index: number) => view.getBigUint64(index * 8, true);
   // f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_fsid, f_namelen, f_frsize
   return { bsize: field(1), blocks: field(2), bfree: field(3), bavail: field(4), frsize: field(9) };
+}
+
+/**
+ * Hands the C allocator's free memory back to the system (`malloc_trim(0)`, every arena): the
+ * arenas of Deno's and V8's threads keep the pages of what they freed, about 6 MiB of RSS after a
+ * 200,000-request load. Does nothing where libc or the function is missing.
+ */
+export function trimMalloc(): void {
+  libc()?.malloc_trim?.(0n);
 }

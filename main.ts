@@ -16,7 +16,7 @@ import { Scraper } from "./metrics/scrape.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";
-import { libc, libcProblem } from "./libc.ts";
+import { libc, libcProblem, trimMalloc } from "./libc.ts";
 import { listenAddress, startNetworkWorker } from "./rpc/worker_host.ts";
 
 export { type Command, type Options, parseFlags, UsageError } from "./flags.ts";
@@ -103,7 +103,8 @@ export async function main(args: readonly string[]): Promise<number> {
     log.info(`Removed the perf recording a previous lepd left behind: ${directory}`);
   }
   const { fs, registry } = daemonRegistry(options, log);
-  if (!collectThisIsolate(options.server.gcIntervalMs ?? 0)) {
+  const heapOptions = { activity: () => registry.callsStarted, afterCollect: trimMalloc };
+  if (!collectThisIsolate(options.server.gcIntervalMs ?? 0, heapOptions)) {
     log.warn(
       "--gc-interval needs --v8-flags=--expose-gc (the start task and the unit carry it); " +
         "garbage is left to V8's own collector",

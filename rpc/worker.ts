@@ -64,7 +64,8 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     case "start": {
       const log = new Logger(message.config.logLevel, "rpc");
       // The main isolate warned already when V8 does not expose gc().
-      collectThisIsolate(message.config.gcIntervalMs ?? 0);
+      // Every method call and scrape crosses to the main isolate with a new id: the activity.
+      collectThisIsolate(message.config.gcIntervalMs ?? 0, { activity: () => nextCallId });
       try {
         server = new RpcServer(message.config, { methods: message.methods, call, log });
         let address: Deno.NetAddr;

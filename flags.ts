@@ -283,7 +283,8 @@ export const FLAGS = [
     max: 86_400,
     unit: "seconds",
     help: "collect each isolate's garbage this often when its heap grew by 1 MiB or more, " +
-      "at a sixth of it when by 4 MiB (needs --v8-flags=--expose-gc; 0: leave it to V8)",
+      "at a sixth of it when by 4 MiB or by 1 MiB with no call meanwhile " +
+      "(needs --v8-flags=--expose-gc; 0: leave it to V8)",
   },
   {
     name: "check",

@@ -19,15 +19,21 @@
 export const MIN_GROWTH_BYTES = 1 << 20;
 
 /**
- * Growth that is collected at the next sixth of a period: a burst of requests allocates
- * megabytes in seconds, and waiting for the whole period let RSS swing by 11 MiB in a
- * full-speed soak (7 MiB with these checks), where a dashboard's poll never reaches it between
- * two periods.
+ * Growth that is collected as soon as it is seen: at the next sixth of a period, or at the next
+ * {@link CALLS_PER_LOOK}th call. Four connections at full speed grow each heap by 0.5–1 MiB a
+ * second; looked at only every 10 s, with 4 MiB here, RSS swung by 7–8 MiB in a 10-minute soak.
+ * A dashboard's poll (about 1 MiB a minute) never reaches it between two periods.
  */
-export const BURST_GROWTH_BYTES = 4 << 20;
+export const BURST_GROWTH_BYTES = 2 << 20;
 
 /** Checks per period: the burst and the quiet rule look this often. */
 export const CHECKS_PER_PERIOD = 6;
+
+/**
+ * Calls between two looks at the heap for the burst rule: a look (`Deno.memoryUsage()`) costs
+ * about 14 µs, 0.2 µs a call this way, and 64 calls allocate well under a MiB.
+ */
+export const CALLS_PER_LOOK = 64;
 
 /** What a periodic collection needs from its surroundings (tests pass their own). */
 export interface HeapControls {
@@ -37,11 +43,14 @@ export interface HeapControls {
   heapUsed: () => number;
   /** Calls `tick` every `ms` until the returned function is called. */
   every: (tick: () => void, ms: number) => () => void;
-  /**
-   * A count that moves whenever the isolate serves something (method calls): a check that finds
-   * it where the previous one left it sees a quiet isolate. Without it, no check is quiet.
-   */
-  activity?: () => number;
+}
+
+/** A running schedule of collections (see {@link collectPeriodically}). */
+export interface HeapKeeper {
+  /** Says that the isolate served one call: the quiet rule's measure and the burst rule's pace. */
+  served(): void;
+  /** Stops the schedule. */
+  stop(): void;
 }
 
 /**
@@ -62,25 +71,18 @@ export function exposedGc(): (() => void) | undefined {
     : undefined;
 }
 
-/** What an isolate adds to its heap controls (see {@link HeapControls}). */
-export interface IsolateHeapOptions {
-  /** See {@link HeapControls.activity}. */
-  activity?: () => number;
-  /** Runs after each collection (the main isolate trims the C allocator's arenas). */
-  afterCollect?: () => void;
-}
-
-/** The controls of this isolate, or undefined without `--expose-gc`. */
-export function isolateHeap(options: IsolateHeapOptions = {}): HeapControls | undefined {
+/**
+ * The controls of this isolate, or undefined without `--expose-gc`; `afterCollect` runs after
+ * each collection (the main isolate trims the C allocator's arenas).
+ */
+export function isolateHeap(afterCollect?: () => void): HeapControls | undefined {
   const gc = exposedGc();
   if (gc === undefined) return undefined;
-  const { activity, afterCollect } = options;
   return {
     collect: afterCollect === undefined ? gc : () => {
       gc();
       afterCollect();
     },
-    ...(activity === undefined ? {} : { activity }),
     heapUsed: () => Deno.memoryUsage().heapUsed,
     every: (tick, ms) => {
       const timer = setInterval(tick, ms);
@@ -91,40 +93,57 @@ export function isolateHeap(options: IsolateHeapOptions = {}): HeapControls | un
 }
 
 /**
- * Collects once at start; then, at every `intervalMs`, when the used heap grew by
- * {@link MIN_GROWTH_BYTES} or more since the previous collection; and at every sixth of it when
- * it grew by {@link BURST_GROWTH_BYTES}, or by {@link MIN_GROWTH_BYTES} and the isolate went
- * quiet (its {@link HeapControls.activity} did not move since the previous check): a burst of
- * requests followed by silence gives its memory back within two sixths of a period, where V8,
- * which never sees a polled daemon as idle, would keep it. Returns the function that stops it.
+ * Collects once at start; then when the used heap grew since the previous collection:
+ * - by {@link MIN_GROWTH_BYTES} at every `intervalMs`;
+ * - by {@link MIN_GROWTH_BYTES} at a sixth of it that finds no call since the previous sixth:
+ *   a burst of requests followed by silence gives its memory back within 20 s (at the default
+ *   period), where V8, which never sees a polled daemon as idle, would keep it;
+ * - by {@link BURST_GROWTH_BYTES} at a sixth of it, or at every {@link CALLS_PER_LOOK}th call.
  */
-export function collectPeriodically(intervalMs: number, heap: HeapControls): () => void {
+export function collectPeriodically(intervalMs: number, heap: HeapControls): HeapKeeper {
   heap.collect();
   let baseline = heap.heapUsed();
   let checks = 0;
-  let lastActivity = heap.activity?.();
-  return heap.every(() => {
-    checks = (checks + 1) % CHECKS_PER_PERIOD;
-    const activity = heap.activity?.();
-    const quiet = activity !== undefined && activity === lastActivity;
-    lastActivity = activity;
-    const growth = heap.heapUsed() - baseline;
-    const threshold = checks === 0 || quiet ? MIN_GROWTH_BYTES : BURST_GROWTH_BYTES;
-    if (growth < threshold) return;
+  let calls = 0;
+  let callsAtCheck = 0;
+  let untilLook = CALLS_PER_LOOK;
+  const collectAt = (threshold: number) => {
+    if (heap.heapUsed() - baseline < threshold) return;
     heap.collect();
     baseline = heap.heapUsed();
     checks = 0;
+  };
+  const stop = heap.every(() => {
+    checks = (checks + 1) % CHECKS_PER_PERIOD;
+    const quiet = calls === callsAtCheck;
+    callsAtCheck = calls;
+    collectAt(checks === 0 || quiet ? MIN_GROWTH_BYTES : BURST_GROWTH_BYTES);
   }, intervalMs / CHECKS_PER_PERIOD);
+  return {
+    served() {
+      calls++;
+      if (--untilLook > 0) return;
+      untilLook = CALLS_PER_LOOK;
+      collectAt(BURST_GROWTH_BYTES);
+    },
+    stop,
+  };
 }
 
+/** A keeper that does nothing: collections off (`--gc-interval 0`). */
+const NO_KEEPER: HeapKeeper = { served() {}, stop() {} };
+
 /**
- * Starts {@link collectPeriodically} for this isolate when `intervalMs` is above 0. False when it
- * was asked for and V8 does not expose `gc()` (no `--expose-gc`): the caller says so.
+ * Starts {@link collectPeriodically} for this isolate when `intervalMs` is above 0 (a keeper
+ * that does nothing otherwise). Undefined when it was asked for and V8 does not expose `gc()`
+ * (no `--expose-gc`): the caller says so.
  */
-export function collectThisIsolate(intervalMs: number, options: IsolateHeapOptions = {}): boolean {
-  if (intervalMs <= 0) return true;
-  const heap = isolateHeap(options);
-  if (heap === undefined) return false;
-  collectPeriodically(intervalMs, heap);
-  return true;
+export function collectThisIsolate(
+  intervalMs: number,
+  afterCollect?: () => void,
+): HeapKeeper | undefined {
+  if (intervalMs <= 0) return NO_KEEPER;
+  const heap = isolateHeap(afterCollect);
+  if (heap === undefined) return undefined;
+  return collectPeriodically(intervalMs, heap);
 }

@@ -103,8 +103,8 @@ export async function main(args: readonly string[]): Promise<number> {
     log.info(`Removed the perf recording a previous lepd left behind: ${directory}`);
   }
   const { fs, registry } = daemonRegistry(options, log);
-  const heapOptions = { activity: () => registry.callsStarted, afterCollect: trimMalloc };
-  if (!collectThisIsolate(options.server.gcIntervalMs ?? 0, heapOptions)) {
+  const heap = collectThisIsolate(options.server.gcIntervalMs ?? 0, trimMalloc);
+  if (heap === undefined) {
     log.warn(
       "--gc-interval needs --v8-flags=--expose-gc (the start task and the unit carry it); " +
         "garbage is left to V8's own collector",
@@ -127,6 +127,7 @@ export async function main(args: readonly string[]): Promise<number> {
     worker = await startNetworkWorker(options.server, {
       methods: registry,
       log,
+      ...(heap === undefined ? {} : { onCall: () => heap.served() }),
       ...(scraper === undefined ? {} : { scrape: () => scraper.outcome() }),
       onDeath: workerDeath.resolve,
     });

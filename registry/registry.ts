@@ -57,7 +57,6 @@ export interface MethodStats {
 export class Registry {
   readonly #collectors = new Map<string, Collector>();
   readonly #stats = new Map<string, MethodStats>();
-  #callsStarted = 0;
   readonly #fs: ProcFs;
   readonly #log: Logger;
   readonly #maxResultBytes: number;
@@ -124,11 +123,6 @@ export class Registry {
     return this.#collectors.has(method);
   }
 
-  /** Calls of registered methods since the registry was made: a measure of activity. */
-  get callsStarted(): number {
-    return this.#callsStarted;
-  }
-
   /** Counters of one method, or undefined when it is not registered. */
   stats(method: string): Readonly<MethodStats> | undefined {
     return this.#stats.get(method);
@@ -149,7 +143,6 @@ export class Registry {
     }
     const started = performance.now();
     stats.calls++;
-    this.#callsStarted++;
     try {
       const context = this.#contextOf();
       const text = format !== "json" ? await collector.collect(context) : JSON.stringify(

@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 
 import { Logger } from "../log.ts";
-import { collectThisIsolate } from "../heap.ts";
+import { collectThisIsolate, type HeapKeeper } from "../heap.ts";
 import {
   callMessage,
   type FromWorker,
@@ -29,12 +29,15 @@ let nextCallId = 1;
 let server: RpcServer | undefined;
 const pendingScrapes = new Map<number, (outcome: ScrapeOutcome) => void>();
 let metricsServer: MetricsHttpServer | undefined;
+/** This isolate's collections (heap.ts), told of every call. */
+let heap: HeapKeeper | undefined;
 
 function post(message: FromWorker): void {
   self.postMessage(message);
 }
 
 function call(method: string, format?: MethodFormat): Promise<MethodOutcome> {
+  heap?.served();
   return new Promise((resolve) => {
     const callId = nextCallId++;
     pendingCalls.set(callId, resolve);
@@ -44,6 +47,7 @@ function call(method: string, format?: MethodFormat): Promise<MethodOutcome> {
 
 /** Asks the main isolate for one Prometheus scrape; nothing from the request goes with it. */
 function scrape(): Promise<ScrapeOutcome> {
+  heap?.served();
   return new Promise((resolve) => {
     const callId = nextCallId++;
     pendingScrapes.set(callId, resolve);
@@ -64,8 +68,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     case "start": {
       const log = new Logger(message.config.logLevel, "rpc");
       // The main isolate warned already when V8 does not expose gc().
-      // Every method call and scrape crosses to the main isolate with a new id: the activity.
-      collectThisIsolate(message.config.gcIntervalMs ?? 0, { activity: () => nextCallId });
+      heap = collectThisIsolate(message.config.gcIntervalMs ?? 0);
       try {
         server = new RpcServer(message.config, { methods: message.methods, call, log });
         let address: Deno.NetAddr;

@@ -95,6 +95,8 @@ export function startNetworkWorker(
     workerUrl?: URL;
     /** One Prometheus scrape (needed when `config.metrics` is set); never throws. */
     scrape?: () => Promise<ScrapeOutcome>;
+    /** Called for every method call and scrape the worker asks for (heap.ts's pace). */
+    onCall?: () => void;
   },
 ): Promise<NetworkWorker> {
   const { methods, log } = options;
@@ -134,6 +136,7 @@ export function startNetworkWorker(
         // The worker is trusted with nothing: only a registered name reaches a collector, and
         // only the format enum goes with it.
         const { callId, method, format } = parseCallMessage(message);
+        options.onCall?.();
         const outcome: MethodOutcome = registered.has(method)
           ? await (format === "json" ? methods.call(method, "json") : methods.call(method))
           : { ok: false, message: "Method not found" };
@@ -158,6 +161,7 @@ export function startNetworkWorker(
           });
           break;
         case "scrape": {
+          options.onCall?.();
           // A scrape carries nothing from the request: the worker only says when.
           const outcome: ScrapeOutcome = options.scrape === undefined
             ? { ok: false, message: "No metrics here" }

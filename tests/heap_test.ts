@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   BURST_GROWTH_BYTES,
+  CALLS_PER_LOOK,
   CHECKS_PER_PERIOD,
   collectPeriodically,
   type HeapControls,
@@ -37,65 +38,86 @@ function fakeHeap(): HeapControls & { used: number; collections: number; tick():
 
 Deno.test("collectPeriodically: at start, then at each period the heap grew by 1 MiB", () => {
   const heap = fakeHeap();
-  const period = () => {
-    for (let check = 0; check < CHECKS_PER_PERIOD; check++) heap.tick();
+  const keeper = collectPeriodically(60_000, heap);
+  // A call before each check: the isolate is never quiet here.
+  const busyTick = () => {
+    keeper.served();
+    heap.tick();
   };
-  const stop = collectPeriodically(60_000, heap);
+  const period = () => {
+    for (let check = 0; check < CHECKS_PER_PERIOD; check++) busyTick();
+  };
   assert.equal(heap.collections, 1, "one at start, after the daemon's start-up garbage");
   heap.used += MIN_GROWTH_BYTES - 1;
   period();
   assert.equal(heap.collections, 1, "less than 1 MiB of growth: nothing");
   heap.used += 1;
-  for (let check = 1; check < CHECKS_PER_PERIOD; check++) heap.tick();
-  assert.equal(heap.collections, 1, "1 MiB waits for the end of the period");
-  heap.tick();
+  for (let check = 1; check < CHECKS_PER_PERIOD; check++) busyTick();
+  assert.equal(heap.collections, 1, "1 MiB while calls come in waits for the end of the period");
+  busyTick();
   assert.equal(heap.collections, 2, "1 MiB: collected at the period");
   period();
-  assert.equal(heap.collections, 2, "an idle period costs nothing");
+  assert.equal(heap.collections, 2, "a period with nothing grown costs nothing");
   heap.used += BURST_GROWTH_BYTES - 1;
-  heap.tick();
+  busyTick();
   assert.equal(heap.collections, 2, "below the burst growth: not before the period");
   heap.used += 1;
-  heap.tick();
-  assert.equal(heap.collections, 3, "a burst of 4 MiB: collected at the next sixth of a period");
+  busyTick();
+  assert.equal(heap.collections, 3, "a burst: collected at the next sixth of a period");
   heap.used += MIN_GROWTH_BYTES;
-  for (let check = 1; check < CHECKS_PER_PERIOD; check++) heap.tick();
+  for (let check = 1; check < CHECKS_PER_PERIOD; check++) busyTick();
   assert.equal(heap.collections, 3, "the period counts again from the burst's collection");
-  heap.tick();
+  busyTick();
   assert.equal(heap.collections, 4);
-  stop();
+  keeper.stop();
   heap.used += 50 * MIN_GROWTH_BYTES;
   heap.tick();
   assert.equal(heap.collections, 4, "stopped");
 });
 
-Deno.test("collectPeriodically: 1 MiB is collected at the first check that finds the isolate quiet", () => {
+Deno.test("collectPeriodically: 1 MiB is collected at the first check with no call since the previous", () => {
   const heap = fakeHeap();
-  let calls = 0;
-  heap.activity = () => calls;
-  const stop = collectPeriodically(60_000, heap);
+  const keeper = collectPeriodically(60_000, heap);
   assert.equal(heap.collections, 1);
-  // Busy: calls between every two checks; 1 MiB of growth waits for the period, as without
-  // an activity count.
-  calls++;
+  heap.tick();
+  assert.equal(heap.collections, 1, "quiet with nothing grown costs nothing");
+  keeper.served();
   heap.used += MIN_GROWTH_BYTES;
   heap.tick();
   assert.equal(heap.collections, 1, "1 MiB while calls come in waits");
-  calls++;
+  keeper.served();
   heap.tick();
   assert.equal(heap.collections, 1, "still busy");
   heap.tick();
   assert.equal(heap.collections, 2, "no call since the previous check: collected at once");
   for (let check = 0; check < 3 * CHECKS_PER_PERIOD; check++) heap.tick();
-  assert.equal(heap.collections, 2, "quiet with nothing grown costs nothing");
+  assert.equal(heap.collections, 2, "quiet with nothing grown, for three periods: nothing");
   heap.used += MIN_GROWTH_BYTES - 1;
   heap.tick();
   assert.equal(heap.collections, 2, "quiet, less than 1 MiB grown: nothing");
-  calls++;
+  keeper.stop();
+});
+
+Deno.test("collectPeriodically: a burst is seen at every 64th call, between the timer's checks", () => {
+  const heap = fakeHeap();
+  const keeper = collectPeriodically(60_000, heap);
+  const calls = (count: number) => {
+    for (let call = 0; call < count; call++) keeper.served();
+  };
   heap.used += BURST_GROWTH_BYTES;
-  heap.tick();
-  assert.equal(heap.collections, 3, "a burst while busy, as before");
-  stop();
+  calls(CALLS_PER_LOOK - 1);
+  assert.equal(heap.collections, 1, "63 calls: not looked at yet");
+  calls(1);
+  assert.equal(heap.collections, 2, "the 64th call looks and collects");
+  heap.used += BURST_GROWTH_BYTES - 1;
+  calls(CALLS_PER_LOOK);
+  assert.equal(heap.collections, 2, "below the burst growth: calls do not collect");
+  heap.used += 1;
+  calls(CALLS_PER_LOOK - 1);
+  assert.equal(heap.collections, 2);
+  calls(1);
+  assert.equal(heap.collections, 3);
+  keeper.stop();
 });
 
 Deno.test("exposedGc: present exactly when V8 runs with --expose-gc", async () => {

@@ -1,13 +1,14 @@
 /**
- * A full garbage collection of this isolate at a fixed period, when it allocated since the last.
+ * Full garbage collections of this isolate that lepd schedules itself, when it allocated since
+ * the last, each handing the freed pages back to the system.
  *
  * V8 collects its old generation when the heap reaches a limit, and its memory reducer returns
  * freed pages only once the isolate has gone idle. A daemon polled every two seconds is never idle
  * by V8's measure, so garbage that outlived a young collection (every sampler snapshot does) piles
  * up until the limit: under a LEPV-style poll lepd's RSS rose from 77 to 89 MiB over 17 minutes,
- * fell back at a full collection, and rose again. Collecting every minute, when the heap grew by
- * more than {@link MIN_GROWTH_BYTES} since the previous collection, keeps it near its live size
- * for a pause of a few milliseconds a minute; an idle daemon pays nothing.
+ * fell back at a full collection, and rose again. The rules of {@link collectPeriodically} keep
+ * each heap near its live size: once a period under a poll, soon after a burst ends, and every
+ * {@link BURST_GROWTH_BYTES} under full load; an idle daemon pays nothing.
  *
  * It needs `--v8-flags=--expose-gc` (the start task, the unit and the artifacts carry it); without
  * it there is nothing to call and V8's own heuristics stay in charge.

@@ -50,17 +50,17 @@ export interface HeapControls {
 export interface HeapKeeper {
   /** Says that the isolate served one call: the quiet rule's measure and the burst rule's pace. */
   served(): void;
-  /** Stops the schedule. */
+  /** Stops the schedule: no collection after it, from the timer or from calls. */
   stop(): void;
 }
 
 /**
  * What {@link exposedGc} asks of V8: a full collection now, of the `last-resort` kind, which
- * compacts the heap and hands its freed pages back to the system. A plain `gc()` frees the same
- * objects but keeps the pages: a heap that had grown to 280 MiB kept 276 MiB of anonymous memory
- * after `gc()` and 19 MiB after this one, and the daemon's V8 pages after a 200,000-request load
- * (see the README's "Deno flags") stay committed without it. It costs about twice a plain one
- * (5.6 against 2.7 ms on a 2 MiB heap).
+ * compacts the heap and has handed its freed pages back to the system when it returns. A plain
+ * `gc()` frees the same objects but leaves the unmapping to a helper thread, done or not when
+ * the daemon looks again: of a 165 MiB heap's pages it left 143–149 MiB in seven runs of eight
+ * (this kind: 14–16 MiB every time, tests/heap_test.ts). It costs about twice a plain one (5.6
+ * against 2.7 ms on a 2 MiB heap).
  */
 export const GC_OPTIONS = { type: "major", execution: "sync", flavor: "last-resort" } as const;
 
@@ -108,13 +108,14 @@ export function collectPeriodically(intervalMs: number, heap: HeapControls): Hea
   let calls = 0;
   let callsAtCheck = 0;
   let untilLook = CALLS_PER_LOOK;
+  let stopped = false;
   const collectAt = (threshold: number) => {
-    if (heap.heapUsed() - baseline < threshold) return;
+    if (stopped || heap.heapUsed() - baseline < threshold) return;
     heap.collect();
     baseline = heap.heapUsed();
     checks = 0;
   };
-  const stop = heap.every(() => {
+  const stopTimer = heap.every(() => {
     checks = (checks + 1) % CHECKS_PER_PERIOD;
     const quiet = calls === callsAtCheck;
     callsAtCheck = calls;
@@ -127,7 +128,10 @@ export function collectPeriodically(intervalMs: number, heap: HeapControls): Hea
       untilLook = CALLS_PER_LOOK;
       collectAt(BURST_GROWTH_BYTES);
     },
-    stop,
+    stop() {
+      stopped = true;
+      stopTimer();
+    },
   };
 }
 

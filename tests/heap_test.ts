@@ -118,6 +118,9 @@ Deno.test("collectPeriodically: a burst is seen at every 64th call, between the 
   calls(1);
   assert.equal(heap.collections, 3);
   keeper.stop();
+  heap.used += 10 * BURST_GROWTH_BYTES;
+  calls(CALLS_PER_LOOK);
+  assert.equal(heap.collections, 3, "stopped: calls no longer collect");
 });
 
 Deno.test("exposedGc: present exactly when V8 runs with --expose-gc", async () => {

@@ -60,11 +60,17 @@ function installed(program: string, args: string[], packageName: string): boolea
  * The environment the real tools run in: the caller's COLUMNS (ps cuts its last column to it),
  * LANG and LC_* (ps prints `?` for every byte outside ASCII in the C locale; sysstat's decimal
  * point and time format follow LC_NUMERIC and S_TIME_FORMAT) and S_COLORS would make their
- * output depend on who runs the tests, so they see a PATH, a HOME and a UTF-8 locale only.
+ * output depend on who runs the tests, so they see a PATH, a HOME and a UTF-8 locale only, and
+ * the caller's TZ, which lepd's clock follows too.
  */
 const TOOL_ENV = {
   clearEnv: true,
-  env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: "/", LC_ALL: "C.UTF-8" },
+  env: {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: "/",
+    LC_ALL: "C.UTF-8",
+    ...(Deno.env.get("TZ") === undefined ? {} : { TZ: Deno.env.get("TZ")! }),
+  },
 };
 
 function run(program: string, args: string[]): string {

@@ -12,7 +12,7 @@ import {
   type HeapControls,
   MIN_GROWTH_BYTES,
 } from "../heap.ts";
-import { trimMalloc } from "../libc.ts";
+import { libc, libcProblem, trimMalloc } from "../libc.ts";
 import { freePort, startTaskArgs } from "./helpers/daemon.ts";
 
 /** Controls whose heap, collections and timer the test drives. */
@@ -169,7 +169,15 @@ console.log(JSON.stringify({ peak, plain, ours: anon() }));`;
   assert.ok(ours < peak / 4, `exposedGc() leaves ${ours} of the peak's ${peak} KiB`);
 });
 
-Deno.test("trimMalloc: callable with or without glibc, and never throws", () => {
+Deno.test("trimMalloc: glibc's malloc_trim is found and called", () => {
+  const functions = libc();
+  if (functions === null) {
+    console.log(`skipped: libc cannot be opened through FFI here (${libcProblem()})`);
+    return;
+  }
+  // The optional symbol resolves on glibc (the archives' targets); a wrong name or signature in
+  // libc.ts would leave it null, and trimMalloc() would silently do nothing.
+  assert.equal(typeof functions.malloc_trim, "function", "malloc_trim resolved");
   trimMalloc();
   trimMalloc();
 });

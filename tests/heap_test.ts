@@ -169,6 +169,21 @@ console.log(JSON.stringify({ peak, plain, ours: anon() }));`;
   assert.ok(ours < peak / 4, `exposedGc() leaves ${ours} of the peak's ${peak} KiB`);
 });
 
+Deno.test("isolateHeap: afterCollect runs once after each collection", async () => {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "--v8-flags=--expose-gc",
+      `import { isolateHeap } from "${new URL("../heap.ts", import.meta.url)}";` +
+      `let after = 0; const heap = isolateHeap(() => after++);` +
+      `heap.collect(); heap.collect(); console.log(after);`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(new TextDecoder().decode(stdout).trim(), "2");
+});
+
 Deno.test("trimMalloc: glibc's malloc_trim is found and called", () => {
   const functions = libc();
   if (functions === null) {

@@ -259,13 +259,22 @@ Deno.test("differential: GetCmdFree against free, within the window's meminfo", 
   }
 });
 
-/** busybox `df -h` sizes: `252.0G`, `4.0K`, `0`; bytes, and half the last digit's unit. */
+/**
+ * busybox `df -h` sizes: `252.0G`, `4.0K`, `0`; bytes, and how far the true size may be. busybox
+ * (and lepd's `humanSize`) rounds the tenth from the remainder of the last division by 1024 only,
+ * every earlier division having floored: half the last digit's unit, plus the floored remainder,
+ * less than 1/1024 of the unit (30.0505 GiB is `30.0G`: 51.4 MiB above 30 G, floored to 51 MiB,
+ * is 0.0498 of a G).
+ */
 function humanBytes(text: string): { bytes: number; rounding: number } {
   const match = /^([\d.]+)([KMGTPE]?)$/.exec(text);
   if (match === null) throw new Error(`not a df -h size: ${text}`);
   const unit = 1024 ** (" KMGTPE".indexOf(match[2] || " ") + 0);
   const scale = match[2] === "" ? 1 : unit;
-  return { bytes: Number(match[1]) * scale, rounding: match[2] === "" ? 1 : 0.05 * scale };
+  return {
+    bytes: Number(match[1]) * scale,
+    rounding: match[2] === "" ? 1 : 0.05 * scale + scale / 1024,
+  };
 }
 
 Deno.test("differential: GetCmdDf against df, sizes within their rounding", async () => {

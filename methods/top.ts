@@ -72,11 +72,15 @@ export function psTime(ticks: number): string {
   return days > 0 ? `${days}-${clock}` : clock;
 }
 
-/** `CMD`: the command line; `[name]` for kernel threads, `[name] <defunct>` for zombies. */
+/**
+ * `CMD`: the command line; `[name]` for kernel threads, `[name] <defunct>` for zombies. As in
+ * procps, a newline inside an argument separates words like the NULs between arguments do (a
+ * multi-line `sh -c` script reads as one line of words); other control characters are `?`.
+ */
 export function psCommand(stat: TaskStat, args: readonly string[]): string {
   if (stat.state === "Z") return `[${printable(stat.comm)}] <defunct>`;
   if (args.length === 0) return `[${printable(stat.comm)}]`;
-  return printable(args.join(" "));
+  return printable(args.join(" ").replaceAll("\n", " "));
 }
 
 /** Rows of the latest snapshot with their CPU share over the interval, busiest first. */

@@ -114,7 +114,8 @@ Deno.test("ps columns: PRI, NI, USER, %CPU, %MEM, TIME, CMD", () => {
     "00:01:01",
     "1-01:01:01",
   ]);
-  assert.equal(psCommand(stat({}), ["/bin/sh", "-c", "a\nb"]), "/bin/sh -c a?b");
+  assert.equal(psCommand(stat({}), ["/bin/sh", "-c", "a\nb"]), "/bin/sh -c a b");
+  assert.equal(psCommand(stat({}), ["x\ty\x01", "\\n"]), "x?y? ?n");
   assert.equal(psCommand(stat({ comm: "kthreadd" }), []), "[kthreadd]");
   assert.equal(psCommand(stat({ comm: "child", state: "Z" }), []), "[child] <defunct>");
 });

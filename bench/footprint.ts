@@ -36,41 +36,92 @@ import denoConfig from "../deno.json" with { type: "json" };
 import { LoadClient } from "./load.ts";
 import { cpuTicks, median } from "./measure.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    target: { type: "string" },
-    pid: { type: "string" },
-    only: { type: "string", default: "throughput,dashboard,memory,soak" },
-    requests: { type: "string", default: "5000" },
-    rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "120" },
-    "memory-requests": { type: "string", default: "200000" },
-    "idle-seconds": { type: "string", default: "30" },
-    "soak-minutes": { type: "string", default: "10" },
-    dashboard: { type: "string" },
-    "dashboard-warmup": { type: "string", default: "300" },
-    "dashboard-period": { type: "string", default: "2000" },
-    servers: { type: "string", default: "lepd hop bare" },
-    mix: { type: "string" },
-    baseline: { type: "string" },
-  },
-});
+const USAGE = `Usage: deno task bench [options]
 
-const REQUESTS = Number(values.requests);
-const ROUNDS = Number(values.rounds);
-const DASHBOARD_SECONDS = Number(values.duration);
+Side by side (default): lepd with the start task's flags and the reference servers, one run.
+  --servers "lepd hop bare"    servers to start: lepd, lepd@V8FLAGS, hop, bare, before
+  --baseline DIR               the checkout the server \`before\` runs
+  --target HOST:PORT           measure that lepd-compatible server instead
+  --pid PID                    its process, for CPU and RSS (a local server only)
+  --only PARTS                 throughput,dashboard,memory,soak (default all four)
+  --requests N                 per method on one connection (default 5000; GetCmdTop a tenth)
+  --rounds N                   alternating rounds, median reported (default 3)
+  --dashboard m1,m2,...        methods of the poll (default LEPV's ten)
+  --dashboard-period MS        poll period (default 2000)
+  --dashboard-warmup SECONDS   polling before the CPU is counted (default 300)
+  --duration SECONDS           polling counted (default 120)
+  --memory-requests N          requests before the RSS reading (default 200000)
+  --idle-seconds N             idle spell before the next RSS reading (default 30)
+  --soak-minutes N             full-speed soak over 4 connections (default 10)
+  --mix m1,m2,...              methods of the memory load and the soak
+  --help                       this text
+
+See the README's "Benchmarks" section and this file's module documentation.`;
+
+const options = {
+  help: { type: "boolean" },
+  target: { type: "string" },
+  pid: { type: "string" },
+  only: { type: "string", default: "throughput,dashboard,memory,soak" },
+  requests: { type: "string", default: "5000" },
+  rounds: { type: "string", default: "3" },
+  duration: { type: "string", default: "120" },
+  "memory-requests": { type: "string", default: "200000" },
+  "idle-seconds": { type: "string", default: "30" },
+  "soak-minutes": { type: "string", default: "10" },
+  dashboard: { type: "string" },
+  "dashboard-warmup": { type: "string", default: "300" },
+  "dashboard-period": { type: "string", default: "2000" },
+  servers: { type: "string", default: "lepd hop bare" },
+  mix: { type: "string" },
+  baseline: { type: "string" },
+} as const;
+
+let parsed;
+try {
+  parsed = parseArgs({ args: Deno.args, options });
+} catch (error) {
+  console.error(`bench: ${(error as Error).message}; see --help`);
+  Deno.exit(2);
+}
+if (parsed.values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const { values } = parsed;
+
+/** A numeric option's value; a value that is not a number of the kind asked ends the run. */
+function count(name: keyof typeof options, min = 1): number {
+  const text = String(values[name]);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min) {
+    console.error(`bench: --${name} must be a whole number from ${min}, not "${text}"; see --help`);
+    Deno.exit(2);
+  }
+  return value;
+}
+
+const REQUESTS = count("requests");
+const ROUNDS = count("rounds");
+const DASHBOARD_SECONDS = count("duration");
 /**
  * Seconds of polling before the dashboard's CPU is counted. A method called every 2 s takes
  * minutes to be compiled by V8's optimizing tiers: lepd's poll cost 0.39–0.47 % of a core over
  * its first 2 minutes and 0.21 % half an hour later, where hop's, with far less code, stays
  * about the same. A daemon is measured as it runs: warmed up.
  */
-const DASHBOARD_WARMUP_SECONDS = Number(values["dashboard-warmup"]);
-const MEMORY_REQUESTS = Number(values["memory-requests"]);
-const IDLE_SECONDS = Number(values["idle-seconds"]);
-const SOAK_MINUTES = Number(values["soak-minutes"]);
+const DASHBOARD_WARMUP_SECONDS = count("dashboard-warmup", 0);
+const MEMORY_REQUESTS = count("memory-requests");
+const IDLE_SECONDS = count("idle-seconds", 0);
+const SOAK_MINUTES = count("soak-minutes");
+const PARTS = ["throughput", "dashboard", "memory", "soak"];
 const parts = new Set(values.only.split(","));
+for (const part of parts) {
+  if (!PARTS.includes(part)) {
+    console.error(`bench: --only takes ${PARTS.join(",")}, not "${part}"; see --help`);
+    Deno.exit(2);
+  }
+}
 
 /** The methods of the throughput table. */
 const THROUGHPUT_METHODS = ["SayHello", "GetProcMeminfo", "GetProcStat", "GetCmdTop"];
@@ -90,7 +141,7 @@ const LEPV_DASHBOARD = [
 /** The polled methods: LEPV's, or `--dashboard m1,m2,…` (`SayHello` ten times: the bare path). */
 const DASHBOARD_METHODS = values.dashboard?.split(",") ?? LEPV_DASHBOARD;
 /** LEPV's period; `--dashboard-period MS` polls faster to age a heap in minutes, not hours. */
-const DASHBOARD_PERIOD_MS = Number(values["dashboard-period"]);
+const DASHBOARD_PERIOD_MS = count("dashboard-period");
 /** The soak's mix: the dashboard's methods and the ping, with a process table now and then. */
 const SOAK_MIX = values.mix?.split(",") ??
   [...LEPV_DASHBOARD, "SayHello", "GetProcVmstat", "GetProcInterrupts"];

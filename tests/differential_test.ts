@@ -361,8 +361,11 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
     // anything outside ASCII, is one `?` on both sides.
     // lepd also writes a backslash before `n` as `?` (LEPV splits texts on those two
     // characters; see printable), where ps keeps it.
+    // ps writes at most 128 KiB of a row (its output buffer), lepd the whole command line:
+    // rows are compared on their first 64 KiB.
     const ascii = (line: string) =>
-      line.replace(/\\(?=n)/g, "?").replace(/[^\x20-\x7e]+/g, "?").replace(/\?+/g, "?");
+      line.replace(/\\(?=n)/g, "?").replace(/[^\x20-\x7e]+/g, "?").replace(/\?+/g, "?")
+        .slice(0, 65_536);
     const parse = (text: string) =>
       new Map(
         text.trim().split("\n").map((line) => {

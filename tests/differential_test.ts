@@ -340,7 +340,7 @@ Deno.test("differential: GetCmdDf against df, sizes within their rounding", asyn
 });
 
 Deno.test("differential: GetCmdTop against ps, for every process ps saw unchanged", async () => {
-  if (!installed("ps", ["-V"], "procps")) return;
+  if (!installed("ps", ["-V"], "procps") || !installed("bash", ["--version"], "bash")) return;
   // The sleeping child's command line holds a newline, a tab, a control character and a
   // backslash before `n`: ps and lepd must agree on it too (see psCommand and printable).
   const argv0 = "sleep\nwith\ttab\x01and\\n";

@@ -56,7 +56,7 @@ Side by side (default): lepd with the start task's flags and the reference serve
   --mix m1,m2,...              methods of the memory load and the soak
   --help                       this text
 
-See the README's "Benchmarks" section and this file's module documentation.`;
+See the README (Development, "Footprint") and this file's module documentation.`;
 
 const options = {
   help: { type: "boolean" },

@@ -13,6 +13,8 @@ import {
   MIN_GROWTH_BYTES,
 } from "../heap.ts";
 import { libc, libcProblem, trimMalloc } from "../libc.ts";
+import { Logger } from "../log.ts";
+import { startNetworkWorker } from "../rpc/worker_host.ts";
 import { freePort, startTaskArgs } from "./helpers/daemon.ts";
 
 /** Controls whose heap, collections and timer the test drives. */
@@ -248,4 +250,69 @@ Deno.test("daemon: --gc-interval without --expose-gc is a warning, and 0 is sile
   const off = await daemonRun("--v8-flags=--max-semi-space-size=1", ["--gc-interval", "0"]);
   assert.match(off.err, /listening on/);
   assert.doesNotMatch(off.err, /--gc-interval/);
+});
+
+Deno.test("the network worker tells onCall of each call and scrape it forwards, and of nothing else (the keepers' pace)", async () => {
+  let told = 0;
+  const called: string[] = [];
+  let scrapes = 0;
+  const worker = await startNetworkWorker({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxRequestBytes: 65536,
+    maxBatch: 64,
+    maxConnections: 8,
+    maxConnectionsPerClient: 8,
+    idleTimeoutMs: 60_000,
+    stallTimeoutMs: 30_000,
+    shutdownGraceMs: 1000,
+    allowFrom: [],
+    logLevel: "error",
+    metrics: { hostname: "127.0.0.1", port: 0 },
+  }, {
+    methods: {
+      names: () => ["SayHello", "GetProcLoadavg"],
+      call: (method) => {
+        called.push(method);
+        return Promise.resolve({ ok: true, text: "x" });
+      },
+    },
+    log: new Logger("error", "test"),
+    onCall: () => told++,
+    scrape: () => {
+      scrapes++;
+      return Promise.resolve({ ok: true, families: [] });
+    },
+  });
+  try {
+    const conn = await Deno.connect(worker.address);
+    const encoder = new TextEncoder();
+    // Three forwarded calls (one alone, two in a batch); an unknown method and a parse error,
+    // which the worker answers itself and the main isolate never sees.
+    await conn.write(encoder.encode(
+      '{"method": "SayHello"}' +
+        '[{"jsonrpc":"2.0","id":1,"method":"GetProcLoadavg"},' +
+        '{"jsonrpc":"2.0","id":2,"method":"SayHello"}]' +
+        '{"method": "NoSuchMethod"}',
+    ));
+    let text = "";
+    const buffer = new Uint8Array(65536);
+    const decoder = new TextDecoder();
+    // SayHello's marker, the batch's array, the unknown method's marker.
+    while ((text.match(/lepdendstring/g)?.length ?? 0) < 2 || !text.includes("]")) {
+      const count = await conn.read(buffer);
+      if (count === null) break;
+      text += decoder.decode(buffer.subarray(0, count));
+    }
+    conn.close();
+    const metrics = worker.metricsAddress!;
+    const response = await fetch(`http://${metrics.hostname}:${metrics.port}/metrics`);
+    await response.body?.cancel();
+    assert.equal(response.status, 200);
+    assert.deepEqual(called.toSorted(), ["GetProcLoadavg", "SayHello", "SayHello"]);
+    assert.equal(scrapes, 1);
+    assert.equal(told, called.length + scrapes, `onCall told ${told} times`);
+  } finally {
+    await worker.stop();
+  }
 });

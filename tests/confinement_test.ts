@@ -5,6 +5,7 @@ import { Logger } from "../log.ts";
 import type { MethodOutcome, ServerConfig } from "../rpc/messages.ts";
 import { listenAddress, startNetworkWorker, workerPermissions } from "../rpc/worker_host.ts";
 import { Client, freePort, legacyText } from "./helpers/daemon.ts";
+import { testServerConfig } from "./helpers/server_config.ts";
 
 interface ProbeReport {
   read: string;
@@ -45,19 +46,7 @@ Deno.test("code with the network worker's permissions cannot read, spawn or see 
 });
 
 function config(port: number): ServerConfig {
-  return {
-    hostname: "127.0.0.1",
-    port,
-    maxRequestBytes: 65536,
-    maxBatch: 64,
-    maxConnections: 16,
-    maxConnectionsPerClient: 16,
-    idleTimeoutMs: 60_000,
-    stallTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-    allowFrom: [],
-    logLevel: "error",
-  };
+  return testServerConfig({ port });
 }
 
 Deno.test("only registered method names reach the collectors, with no request data", async () => {

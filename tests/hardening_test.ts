@@ -26,6 +26,7 @@ import type { MethodOutcome, ServerConfig } from "../rpc/messages.ts";
 import { RpcServer } from "../rpc/server.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";
 import { Client, legacyText, startDaemon, startTaskArgs } from "./helpers/daemon.ts";
+import { testServerConfig } from "./helpers/server_config.ts";
 import { runFuzz } from "../scripts/fuzz.ts";
 
 const encoder = new TextEncoder();
@@ -34,20 +35,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const FIXTURES = new URL("./fixtures/perf/", import.meta.url);
 
 function config(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return {
-    hostname: "127.0.0.1",
-    port: 0,
-    maxRequestBytes: 65536,
-    maxBatch: 64,
+  return testServerConfig({
     maxConnections: 64,
     maxConnectionsPerClient: 64,
-    idleTimeoutMs: 60_000,
     stallTimeoutMs: 30_000,
-    shutdownGraceMs: 1000,
-    allowFrom: [],
-    logLevel: "error",
     ...overrides,
-  };
+  });
 }
 
 /** A method table whose methods the test drives: counts calls, answers when told to. */

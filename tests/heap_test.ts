@@ -16,6 +16,7 @@ import { libc, libcProblem, trimMalloc } from "../libc.ts";
 import { Logger } from "../log.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";
 import { freePort, startTaskArgs } from "./helpers/daemon.ts";
+import { testServerConfig } from "./helpers/server_config.ts";
 
 /** Controls whose heap, collections and timer the test drives. */
 function fakeHeap(): HeapControls & { used: number; collections: number; tick(): void } {
@@ -256,39 +257,31 @@ Deno.test("the network worker tells onCall of each call and scrape it forwards, 
   let told = 0;
   const called: string[] = [];
   let scrapes = 0;
-  const worker = await startNetworkWorker({
-    hostname: "127.0.0.1",
-    port: 0,
-    maxRequestBytes: 65536,
-    maxBatch: 64,
-    maxConnections: 8,
-    maxConnectionsPerClient: 8,
-    idleTimeoutMs: 60_000,
-    stallTimeoutMs: 30_000,
-    shutdownGraceMs: 1000,
-    allowFrom: [],
-    logLevel: "error",
-    metrics: { hostname: "127.0.0.1", port: 0 },
-  }, {
-    methods: {
-      names: () => ["SayHello", "GetProcLoadavg"],
-      call: (method) => {
-        called.push(method);
-        return Promise.resolve({ ok: true, text: "x" });
+  const worker = await startNetworkWorker(
+    testServerConfig({
+      metrics: { hostname: "127.0.0.1", port: 0 },
+    }),
+    {
+      methods: {
+        names: () => ["SayHello", "GetProcLoadavg"],
+        call: (method) => {
+          called.push(method);
+          return Promise.resolve({ ok: true, text: "x" });
+        },
+      },
+      log: new Logger("error", "test"),
+      onCall: () => told++,
+      scrape: () => {
+        scrapes++;
+        return Promise.resolve({ ok: true, families: [] });
       },
     },
-    log: new Logger("error", "test"),
-    onCall: () => told++,
-    scrape: () => {
-      scrapes++;
-      return Promise.resolve({ ok: true, families: [] });
-    },
-  });
+  );
   try {
     const conn = await Deno.connect(worker.address);
     const encoder = new TextEncoder();
-    // Three forwarded calls (one alone, two in a batch); an unknown method and a parse error,
-    // which the worker answers itself and the main isolate never sees.
+    // Three forwarded calls (one alone, two in a batch) and an unknown method, which the worker
+    // answers itself and the main isolate never sees.
     await conn.write(encoder.encode(
       '{"method": "SayHello"}' +
         '[{"jsonrpc":"2.0","id":1,"method":"GetProcLoadavg"},' +

@@ -39,6 +39,7 @@ import { Logger } from "../log.ts";
 import type { ServerConfig } from "../rpc/messages.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";
 import { Client, freePort, legacyText } from "./helpers/daemon.ts";
+import { testServerConfig } from "./helpers/server_config.ts";
 import { skipUnless } from "./helpers/skip.ts";
 
 const FIXTURES = new URL("./fixtures/perf/", import.meta.url);
@@ -1194,19 +1195,7 @@ liveTest(
 );
 
 function serverConfig(port: number): ServerConfig {
-  return {
-    hostname: "127.0.0.1",
-    port,
-    maxRequestBytes: 65536,
-    maxBatch: 64,
-    maxConnections: 16,
-    maxConnectionsPerClient: 16,
-    idleTimeoutMs: 60_000,
-    stallTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-    allowFrom: [],
-    logLevel: "error",
-  };
+  return testServerConfig({ port });
 }
 
 liveTest(

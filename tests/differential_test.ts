@@ -23,6 +23,7 @@ import { createRegistry } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
 import type { Registry } from "../registry/registry.ts";
 import { Logger } from "../log.ts";
+import { cmdlineOf, waitFor } from "./helpers/processes.ts";
 
 const ATTEMPTS = 3;
 
@@ -179,17 +180,6 @@ function readingsDiffer(read: () => string | undefined): boolean {
   const answers = new Set<string | undefined>();
   for (let reading = 0; reading < 10; reading++) answers.add(read());
   return answers.size > 1;
-}
-
-/** Waits until process `pid` runs with `argv0` as its first argument (a shell's `exec -a`). */
-async function execed(pid: number, argv0: string): Promise<void> {
-  const first = () => Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0")[0];
-  // Bounded by the number of looks, not by a clock: bash execs at once unless the machine is
-  // starved for far longer than any other part of this suite tolerates.
-  for (let look = 0; look < 3000 && first() !== argv0; look++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.equal(first(), argv0, `process ${pid} did not exec with its new argv[0]`);
 }
 
 /**
@@ -349,7 +339,13 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
     stdout: "null",
   }).spawn();
   try {
-    await execed(child.pid, argv0);
+    // bash execs at once unless the machine is starved for far longer than any other part of
+    // this suite tolerates.
+    await waitFor(
+      () => cmdlineOf(child.pid).split("\0")[0] === argv0,
+      `process ${child.pid} to exec with its new argv[0]`,
+      3000,
+    );
     // -ww: the whole command line, whatever width ps believes the output has.
     const psArgs = ["-e", "-ww", "-o", "pid=,user=,pri=,ni=,vsz=,rss=,time=,args="];
     // A kernel worker's name ends with the work queue it serves at the moment

@@ -21,6 +21,7 @@ import { taskKey, TaskReader } from "../sampling/task_snapshots.ts";
 import { formatTopThreads, topRows } from "../methods/top_h.ts";
 import { vmstatValues } from "../methods/vmstat.ts";
 import type { VmCounters } from "../proc/vmstat.ts";
+import { cmdlineOf, waitFor } from "./helpers/processes.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Item 6: one counter helper, one answer.
@@ -386,22 +387,6 @@ Deno.test("Top: RSS of a live idle process equals its VmRSS", async () => {
     await child.status;
   }
 });
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`);
-  } catch {
-    return "";
-  }
-}
 
 Deno.test("Top, TopH, Iotop: a process that execs after the first sample shows its new command", async () => {
   // The shell execs a shell: the command name stays `sh`, only the command line changes.

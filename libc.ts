@@ -67,12 +67,9 @@ export function errno(functions: Libc): number {
 
 const encoder = new TextEncoder();
 
-/** A path as C takes it: UTF-8 bytes and a terminating NUL. */
+/** A path as C takes it: UTF-8 bytes and a terminating NUL, encoded in one allocation. */
 export function cString(text: string): Uint8Array<ArrayBuffer> {
-  const bytes = encoder.encode(text);
-  const terminated = new Uint8Array(bytes.length + 1);
-  terminated.set(bytes);
-  return terminated;
+  return encoder.encode(`${text}\0`);
 }
 
 /** Linux errno values lepd tells apart. */

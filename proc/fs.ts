@@ -38,6 +38,20 @@ function describeReadError(error: unknown): string {
   return (error as Error).message;
 }
 
+/**
+ * True for a file worth keeping open between reads: a system-wide /proc file such as
+ * /proc/stat or /proc/sys/kernel/hostname, which the kernel generates afresh at every read from
+ * offset 0 (procps keeps /proc/stat and /proc/meminfo open the same way). Not a file of a process
+ * (`/proc/<pid>/…`, `/proc/self/…`), which goes away with the process, and nothing outside /proc.
+ * Only the daemon's own code chooses the paths it reads; no request names one.
+ */
+export function keptOpen(path: string): boolean {
+  const match = /^\/proc\/([^/]+)\//.exec(path) ?? /^\/proc\/([^/]+)$/.exec(path);
+  if (match === null) return false;
+  const top = match[1]!;
+  return !/^\d+$/.test(top) && top !== "self" && top !== "thread-self";
+}
+
 /** Reads files of the kernel's pseudo file systems. */
 export class ProcFs {
   readonly #root: string;
@@ -46,14 +60,20 @@ export class ProcFs {
   readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Shared buffer of the synchronous reads; the main isolate runs one read at a time. */
   readonly #scratch = new Uint8Array(CHUNK_BYTES);
+  /** How many files may be kept open, and the ones that are, by path. */
+  readonly #keepOpen: number;
+  readonly #kept = new Map<string, Deno.FsFile>();
 
   /**
    * @param options.root directory that stands for `/` (default `/`, the live system)
    * @param options.maxFileBytes a file larger than this is an error, never a silent cut
+   * @param options.keepOpen how many system-wide /proc files to keep open between reads (default
+   *   0: every read opens and closes its file); {@link close} closes them
    */
-  constructor(options: { root?: string; maxFileBytes: number }) {
+  constructor(options: { root?: string; maxFileBytes: number; keepOpen?: number }) {
     this.#root = (options.root ?? "/").replace(/\/+$/, "");
     this.#maxFileBytes = options.maxFileBytes;
+    this.#keepOpen = options.keepOpen ?? 0;
   }
 
   /** The real path of an absolute path such as `/proc/meminfo` under the root. */
@@ -117,43 +137,68 @@ export class ProcFs {
   }
 
   /**
-   * The one read loop: a whole file, to EOF, or why it cannot be read. A file that fits the
-   * shared buffer is returned as a view of it, valid until the next read; a larger one is
-   * copied out chunk by chunk and joined.
+   * The one read: a whole file, to EOF, or why it cannot be read. A file that fits the shared
+   * buffer is returned as a view of it, valid until the next read; a larger one is copied out
+   * chunk by chunk and joined. A system-wide /proc file is kept open (see {@link keptOpen}) and
+   * read again from its start; one whose kept descriptor fails is closed and opened afresh.
    */
   #readSync(path: string): Uint8Array | { reason: string } {
+    const kept = this.#kept.get(path);
+    if (kept !== undefined) {
+      try {
+        kept.seekSync(0, Deno.SeekMode.Start);
+        return this.#readToEnd(kept);
+      } catch {
+        this.#kept.delete(path);
+        kept.close();
+      }
+    }
     let file: Deno.FsFile;
     try {
       file = Deno.openSync(this.resolve(path), { read: true });
     } catch (error) {
       return { reason: describeReadError(error) };
     }
+    const keep = this.#kept.size < this.#keepOpen && keptOpen(path);
     try {
-      const scratch = this.#scratch;
-      const chunks: Uint8Array[] = [];
-      let filled = 0;
-      let total = 0;
-      while (true) {
-        if (filled === scratch.length) {
-          chunks.push(scratch.slice());
-          filled = 0;
-        }
-        const count = file.readSync(scratch.subarray(filled));
-        if (count === null || count === 0) break;
-        filled += count;
-        total += count;
-        if (total > this.#maxFileBytes) {
-          return { reason: `larger than ${this.#maxFileBytes} bytes (--max-response-bytes)` };
-        }
-      }
-      if (chunks.length === 0) return scratch.subarray(0, filled);
-      chunks.push(scratch.slice(0, filled));
-      return concatBytes(chunks, total);
+      const bytes = this.#readToEnd(file);
+      if (keep && bytes instanceof Uint8Array) this.#kept.set(path, file);
+      return bytes;
     } catch (error) {
       return { reason: describeReadError(error) };
     } finally {
-      file.close();
+      if (!this.#kept.has(path)) file.close();
     }
+  }
+
+  /** Reads an open file from its current offset to EOF (see {@link #readSync}). */
+  #readToEnd(file: Deno.FsFile): Uint8Array | { reason: string } {
+    const scratch = this.#scratch;
+    const chunks: Uint8Array[] = [];
+    let filled = 0;
+    let total = 0;
+    while (true) {
+      if (filled === scratch.length) {
+        chunks.push(scratch.slice());
+        filled = 0;
+      }
+      const count = file.readSync(scratch.subarray(filled));
+      if (count === null || count === 0) break;
+      filled += count;
+      total += count;
+      if (total > this.#maxFileBytes) {
+        return { reason: `larger than ${this.#maxFileBytes} bytes (--max-response-bytes)` };
+      }
+    }
+    if (chunks.length === 0) return scratch.subarray(0, filled);
+    chunks.push(scratch.slice(0, filled));
+    return concatBytes(chunks, total);
+  }
+
+  /** Closes the files kept open; a later read opens them again. */
+  close(): void {
+    for (const file of this.#kept.values()) file.close();
+    this.#kept.clear();
   }
 
   /**

@@ -122,6 +122,13 @@ export function createRegistry(options: CollectorOptions): Registry {
   return registry;
 }
 
+/**
+ * How many system-wide /proc files the daemon's reader keeps open between reads (`ProcFs`'s
+ * `keepOpen`): more than the daemon's code reads (about 30, every method and the metrics
+ * together), so the limit only guards against a future path built from data.
+ */
+export const KEPT_OPEN_FILES = 64;
+
 /** What the command line decides about the methods: a part of main's `Options`. */
 export interface DaemonRegistryOptions {
   /** `--root`: the directory standing for `/`. */
@@ -142,7 +149,12 @@ export function daemonRegistry(
   options: DaemonRegistryOptions,
   log: Logger,
 ): { fs: ProcFs; registry: Registry } {
-  const fs = new ProcFs({ root: options.root, maxFileBytes: options.maxResponseBytes });
+  const fs = new ProcFs({
+    root: options.root,
+    maxFileBytes: options.maxResponseBytes,
+    // A captured tree's files are ordinary files that may be replaced; the live /proc's are not.
+    keepOpen: options.root === "/" ? KEPT_OPEN_FILES : 0,
+  });
   const registry = createRegistry({
     fs,
     log,
@@ -150,5 +162,7 @@ export function daemonRegistry(
     dmesgMaxBytes: options.dmesgMaxBytes,
     perf: options.perf,
   });
+  // Closed after the collectors, which may read through it until then.
+  registry.own(fs);
   return { fs, registry };
 }

@@ -7,9 +7,10 @@
 
 import assert from "node:assert/strict";
 import { canRead, skipUnless } from "./helpers/skip.ts";
+import { descriptorsOn } from "./helpers/processes.ts";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { ProcFs } from "../proc/fs.ts";
+import { keptOpen, ProcFs } from "../proc/fs.ts";
 import { MARKER } from "../rpc/protocol.ts";
 
 const SYNTHETIC = fileURLToPath(new URL("./fixtures/synthetic-odd", import.meta.url));
@@ -164,4 +165,66 @@ Deno.test("ProcFs keeps a leading byte-order mark: nothing is removed from a fil
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("keptOpen: system-wide /proc files only, never a process's or anything outside /proc", () => {
+  const cases: [string, boolean][] = [
+    ["/proc/stat", true],
+    ["/proc/interrupts", true],
+    ["/proc/sys/kernel/hostname", true],
+    ["/proc/net/dev", true],
+    ["/proc/1/stat", false],
+    ["/proc/4242/task/4243/stat", false],
+    ["/proc/self/smaps", false],
+    ["/proc/thread-self/status", false],
+    ["/proc", false],
+    ["/sys/block/sda/stat", false],
+    ["/sys/fs/cgroup/cpu.stat", false],
+    ["/etc/passwd", false],
+  ];
+  for (const [path, expected] of cases) assert.equal(keptOpen(path), expected, path);
+});
+
+Deno.test("ProcFs with keepOpen reads a kept /proc file afresh from its start each time", async () => {
+  const uuid = "/proc/sys/kernel/random/uuid";
+  if (skipUnless(canRead(uuid), `${uuid} cannot be read here`)) return;
+  const fs = new ProcFs({ maxFileBytes: LARGE, keepOpen: 4 });
+  try {
+    // The kernel makes a new UUID at every read from offset 0: two reads through one kept
+    // descriptor give two UUIDs; without the seek back the second would be empty.
+    const first = fs.readTextSync(uuid);
+    assert.equal(descriptorsOn(uuid), 1, "kept open after the first read");
+    const second = fs.readTextSync(uuid);
+    const third = await fs.readText(uuid);
+    assert.equal(descriptorsOn(uuid), 1, "the same descriptor, not one per read");
+    for (const text of [first, second, third]) assert.match(text, /^[0-9a-f-]{36}\n$/);
+    assert.equal(new Set([first, second, third]).size, 3);
+  } finally {
+    fs.close();
+  }
+  assert.equal(descriptorsOn(uuid), 0, "close() closes the kept files");
+});
+
+Deno.test("ProcFs keeps no more files than keepOpen, and no process's file", () => {
+  const fs = new ProcFs({ maxFileBytes: LARGE, keepOpen: 1 });
+  try {
+    fs.readTextSync("/proc/loadavg");
+    fs.readTextSync("/proc/uptime");
+    fs.readTextSync("/proc/self/status");
+    assert.equal(descriptorsOn("/proc/loadavg"), 1);
+    assert.equal(descriptorsOn("/proc/uptime"), 0, "over the limit: opened and closed");
+    assert.equal(descriptorsOn(`/proc/${Deno.pid}/status`), 0);
+    // Still read in full each time.
+    assert.match(fs.readTextSync("/proc/loadavg"), /^\d+\.\d+ \d+\.\d+ \d+\.\d+ \d+\/\d+ \d+\n$/);
+    assert.match(fs.readTextSync("/proc/uptime"), /^\d+\.\d+ \d+\.\d+\n$/);
+  } finally {
+    fs.close();
+  }
+  assert.equal(descriptorsOn("/proc/loadavg"), 0);
+});
+
+Deno.test("ProcFs without keepOpen (the default) keeps nothing open", () => {
+  const fs = new ProcFs({ maxFileBytes: LARGE });
+  fs.readTextSync("/proc/loadavg");
+  assert.equal(descriptorsOn("/proc/loadavg"), 0);
 });

@@ -5,6 +5,10 @@ import { ProcFs } from "../proc/fs.ts";
 import { Registry } from "../registry/registry.ts";
 import type { Collector, CollectorContext } from "../methods/collector.ts";
 import { Logger } from "../log.ts";
+import { fileURLToPath } from "node:url";
+import { parseFlags } from "../flags.ts";
+import { daemonRegistry } from "../registry/methods.ts";
+import { descriptorsOn } from "./helpers/processes.ts";
 
 function newRegistry(maxResultBytes = 1000): Registry {
   return new Registry({
@@ -264,4 +268,28 @@ Deno.test("Registry.close closes every collector once, and a failing close does 
   assert.deepEqual(closed, ["A", "C"]);
   assert.equal(logged.length, 1);
   assert.match(logged[0]!, /WARN .*Closing B failed: stuck/);
+});
+
+Deno.test("daemonRegistry keeps the live /proc's files open until close(), a --root tree's never", async () => {
+  const tree = fileURLToPath(new URL("./fixtures/x86_64-vm", import.meta.url));
+  const cases: [string[], string, number][] = [
+    [[], "/proc/loadavg", 1],
+    [["--root", tree], `${tree}/proc/loadavg`, 0],
+  ];
+  for (const [args, file, kept] of cases) {
+    const command = parseFlags(args);
+    assert.equal(command.kind, "run");
+    if (command.kind !== "run") continue;
+    const { registry } = daemonRegistry(command.options, new Logger("error", "test"));
+    try {
+      for (let call = 0; call < 3; call++) {
+        const outcome = await registry.call("GetProcLoadavg");
+        assert.ok(outcome.ok, `GetProcLoadavg ${args.join(" ")}`);
+      }
+      assert.equal(descriptorsOn(file), kept, file);
+    } finally {
+      await registry.close();
+    }
+    assert.equal(descriptorsOn(file), 0, `${file} after close()`);
+  }
 });

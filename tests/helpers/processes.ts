@@ -1,5 +1,6 @@
 /**
- * Waiting on the test's own child processes through /proc.
+ * Waiting on the test's own child processes, and looking at this process's descriptors, through
+ * /proc.
  *
  * @module
  */
@@ -25,4 +26,17 @@ export function cmdlineOf(pid: number): string {
   } catch {
     return "";
   }
+}
+
+/** How many of this process's descriptors are open on `path` (by their /proc/self/fd links). */
+export function descriptorsOn(path: string): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === path) count++;
+    } catch {
+      // The descriptor of the listing itself, closed by now.
+    }
+  }
+  return count;
 }

@@ -34,11 +34,13 @@ export function irqRates(
   for (const line of previous.lines) {
     if (!previousByLabel.has(line.label)) previousByLabel.set(line.label, line);
   }
+  // Each line's previous reading, looked up once for all the CPUs.
+  const befores = latest.lines.map((line) => previousByLabel.get(line.label));
   const rows = cpus.map((cpu) => {
     const latestColumn = latest.cpus.indexOf(cpu);
     const previousColumn = previous.cpus.indexOf(cpu);
-    const perSecond = latest.lines.map((line) => {
-      const before = previousByLabel.get(line.label);
+    const perSecond = latest.lines.map((line, index) => {
+      const before = befores[index];
       if (latestColumn < 0 || previousColumn < 0 || before === undefined) return 0;
       return counterRate(before.counts[previousColumn], line.counts[latestColumn], 32, seconds);
     });

@@ -118,14 +118,31 @@ export function mpstatRows(
   return [row("all"), ...cpus.map(row)];
 }
 
-function cpuBlock(rows: readonly MpstatRow[], headerLabel: string, rowLabel: string): string[] {
-  const lines = [headerLabel.padEnd(11) + MPSTAT_CPU_COLUMNS];
-  for (const { cpu, percentages } of rows) {
-    const name = cpu === "all" ? "  all" : ` ${String(cpu).padStart(4)}`;
-    const values = percentages.map((value) => ` ${value.toFixed(2).padStart(7)}`).join("");
-    lines.push(rowLabel.padEnd(11) + name + values);
-  }
-  return lines;
+/**
+ * A table's columns and each row's text after its time label: what the interval's block and the
+ * `Average:` block of one text share, so the numbers are formatted once for both.
+ */
+interface TableText {
+  columns: string;
+  rows: string[];
+}
+
+/** The CPU and percentage columns of each row (see {@link TableText}). */
+function cpuTableText(rows: readonly MpstatRow[]): TableText {
+  return {
+    columns: MPSTAT_CPU_COLUMNS,
+    rows: rows.map(({ cpu, percentages }) => {
+      let text = cpu === "all" ? "  all" : ` ${String(cpu).padStart(4)}`;
+      for (const value of percentages) text += ` ${value.toFixed(2).padStart(7)}`;
+      return text;
+    }),
+  };
+}
+
+/** One block: the header labelled `headerLabel`, then the rows labelled `rowLabel`. */
+function block(table: TableText, headerLabel: string, rowLabel: string): string[] {
+  const label = rowLabel.padEnd(11);
+  return [headerLabel.padEnd(11) + table.columns, ...table.rows.map((row) => label + row)];
 }
 
 /**
@@ -133,12 +150,13 @@ function cpuBlock(rows: readonly MpstatRow[], headerLabel: string, rowLabel: str
  * line, and the same block labelled `Average:` (over one interval the average is that interval).
  */
 export function formatMpstat(rows: readonly MpstatRow[], labels: SysstatLabels): string {
+  const table = cpuTableText(rows);
   return [
     labels.banner,
     "",
-    ...cpuBlock(rows, labels.start, labels.end),
+    ...block(table, labels.start, labels.end),
     "",
-    ...cpuBlock(rows, AVERAGE, AVERAGE),
+    ...block(table, AVERAGE, AVERAGE),
   ].join("\n") + "\n";
 }
 
@@ -150,32 +168,37 @@ export interface MpstatInterrupts {
   softirqs: IrqRates;
 }
 
-function irqBlock(rates: IrqRates, headerLabel: string, rowLabel: string): string[] {
+/** The interrupt columns (labels cut to 15 characters) and each CPU's rates (see {@link TableText}). */
+function irqTableText(rates: IrqRates): TableText {
   const labels = rates.labels.map((label) => label.slice(0, MAX_IRQ_LABEL));
   const widths = labels.map((label) => Math.max(10, label.length + 2));
-  const lines = [
-    headerLabel.padEnd(11) + "  CPU" + labels.map((label) => ` ${label.padStart(8)}/s`).join(""),
-  ];
-  for (const { cpu, perSecond } of rates.rows) {
-    const values = perSecond.map((value, index) => ` ${value.toFixed(2).padStart(widths[index]!)}`);
-    lines.push(rowLabel.padEnd(11) + `  ${String(cpu).padStart(3)}` + values.join(""));
-  }
-  return lines;
+  let columns = "  CPU";
+  for (const label of labels) columns += ` ${label.padStart(8)}/s`;
+  return {
+    columns,
+    rows: rates.rows.map(({ cpu, perSecond }) => {
+      let text = `  ${String(cpu).padStart(3)}`;
+      perSecond.forEach((value, index) => text += ` ${value.toFixed(2).padStart(widths[index]!)}`);
+      return text;
+    }),
+  };
 }
 
+/** The SUM, interrupt and softirq sections of one block, each after an empty line. */
 function interruptBlocks(
-  numbers: MpstatInterrupts,
+  sum: string,
+  tables: { interrupts: TableText; softirqs: TableText },
   headerLabel: string,
   rowLabel: string,
 ): string[] {
   return [
     "",
     headerLabel.padEnd(11) + "  CPU    intr/s",
-    rowLabel.padEnd(11) + "  all" + ` ${numbers.totalPerSecond.toFixed(2).padStart(9)}`,
+    rowLabel.padEnd(11) + sum,
     "",
-    ...irqBlock(numbers.interrupts, headerLabel, rowLabel),
+    ...block(tables.interrupts, headerLabel, rowLabel),
     "",
-    ...irqBlock(numbers.softirqs, headerLabel, rowLabel),
+    ...block(tables.softirqs, headerLabel, rowLabel),
   ];
 }
 
@@ -185,10 +208,15 @@ function interruptBlocks(
  * `"` (a quirk of the original's HEAD that LEPV ignores).
  */
 export function formatMpstatInterrupts(numbers: MpstatInterrupts, labels: SysstatLabels): string {
+  const sum = "  all" + ` ${numbers.totalPerSecond.toFixed(2).padStart(9)}`;
+  const tables = {
+    interrupts: irqTableText(numbers.interrupts),
+    softirqs: irqTableText(numbers.softirqs),
+  };
   return [
     labels.banner,
-    ...interruptBlocks(numbers, labels.start, labels.end),
-    ...interruptBlocks(numbers, AVERAGE, AVERAGE),
+    ...interruptBlocks(sum, tables, labels.start, labels.end),
+    ...interruptBlocks(sum, tables, AVERAGE, AVERAGE),
   ].join("\n") + "\n";
 }
 

@@ -124,7 +124,7 @@ export function createRegistry(options: CollectorOptions): Registry {
 
 /**
  * How many system-wide /proc files the daemon's reader keeps open between reads (`ProcFs`'s
- * `keepOpen`): more than the daemon's code reads (about 30, every method and the metrics
+ * `keepOpen`): more than the daemon's code reads (about 25, every method and the metrics
  * together), so the limit only guards against a future path built from data.
  */
 export const KEPT_OPEN_FILES = 64;

@@ -63,12 +63,14 @@ export class ProcFs {
   /** How many files may be kept open, and the ones that are, by path. */
   readonly #keepOpen: number;
   readonly #kept = new Map<string, Deno.FsFile>();
+  readonly #readOnce = new Set<string>();
 
   /**
    * @param options.root directory that stands for `/` (default `/`, the live system)
    * @param options.maxFileBytes a file larger than this is an error, never a silent cut
-   * @param options.keepOpen how many system-wide /proc files to keep open between reads (default
-   *   0: every read opens and closes its file); {@link close} closes them
+   * @param options.keepOpen how many system-wide /proc files to keep open between reads, each from
+   *   its second read on (default 0: every read opens and closes its file); {@link close} closes
+   *   them
    */
   constructor(options: { root?: string; maxFileBytes: number; keepOpen?: number }) {
     this.#root = (options.root ?? "/").replace(/\/+$/, "");
@@ -139,8 +141,9 @@ export class ProcFs {
   /**
    * The one read: a whole file, to EOF, or why it cannot be read. A file that fits the shared
    * buffer is returned as a view of it, valid until the next read; a larger one is copied out
-   * chunk by chunk and joined. A system-wide /proc file is kept open (see {@link keptOpen}) and
-   * read again from its start; one whose kept descriptor fails is closed and opened afresh.
+   * chunk by chunk and joined. A system-wide /proc file read a second time is kept open (see
+   * {@link keptOpen}) and from then on read again from its start; one whose kept descriptor fails
+   * is closed and opened afresh.
    */
   #readSync(path: string): Uint8Array | { reason: string } {
     const kept = this.#kept.get(path);
@@ -159,7 +162,7 @@ export class ProcFs {
     } catch (error) {
       return { reason: describeReadError(error) };
     }
-    const keep = this.#kept.size < this.#keepOpen && keptOpen(path);
+    const keep = this.#kept.size < this.#keepOpen && keptOpen(path) && this.#readAgain(path);
     try {
       const bytes = this.#readToEnd(file);
       if (keep && bytes instanceof Uint8Array) this.#kept.set(path, file);
@@ -169,6 +172,17 @@ export class ProcFs {
     } finally {
       if (!this.#kept.has(path)) file.close();
     }
+  }
+
+  /**
+   * True at the second read of a path: a file read once (a fact read at start, a probe) is not
+   * kept, so the kernel does not hold its buffers for nothing. At most `keepOpen` paths are
+   * remembered as read once.
+   */
+  #readAgain(path: string): boolean {
+    if (this.#readOnce.delete(path)) return true;
+    if (this.#readOnce.size < this.#keepOpen) this.#readOnce.add(path);
+    return false;
   }
 
   /** Reads an open file from its current offset to EOF (see {@link #readSync}). */
@@ -199,6 +213,7 @@ export class ProcFs {
   close(): void {
     for (const file of this.#kept.values()) file.close();
     this.#kept.clear();
+    this.#readOnce.clear();
   }
 
   /**

@@ -233,3 +233,24 @@ Deno.test("ProcFs without keepOpen (the default) keeps nothing open", () => {
   fs.readTextSync("/proc/loadavg");
   assert.equal(descriptorsOn("/proc/loadavg"), 0);
 });
+
+Deno.test("ProcFs: a child process inherits none of the kept files (close-on-exec)", async () => {
+  const fs = new ProcFs({ maxFileBytes: LARGE, keepOpen: 4 });
+  try {
+    fs.readTextSync("/proc/loadavg");
+    fs.readTextSync("/proc/loadavg");
+    assert.equal(descriptorsOn("/proc/loadavg"), 1);
+    let listing: string;
+    try {
+      const { stdout } = await new Deno.Command("ls", { args: ["-l", "/proc/self/fd/"] }).output();
+      listing = new TextDecoder().decode(stdout);
+    } catch (error) {
+      skipUnless(false, `ls cannot be run: ${(error as Error).message}`);
+      return;
+    }
+    assert.match(listing, /->/, "the child listed its own descriptors");
+    assert.doesNotMatch(listing, /\/proc\/loadavg/);
+  } finally {
+    fs.close();
+  }
+});

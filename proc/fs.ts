@@ -46,9 +46,8 @@ function describeReadError(error: unknown): string {
  * Only the daemon's own code chooses the paths it reads; no request names one.
  */
 export function keptOpen(path: string): boolean {
-  const match = /^\/proc\/([^/]+)\//.exec(path) ?? /^\/proc\/([^/]+)$/.exec(path);
-  if (match === null) return false;
-  const top = match[1]!;
+  const top = /^\/proc\/([^/]+)(?:\/|$)/.exec(path)?.[1];
+  if (top === undefined) return false;
   return !/^\d+$/.test(top) && top !== "self" && top !== "thread-self";
 }
 
@@ -70,12 +69,13 @@ export class ProcFs {
    * @param options.maxFileBytes a file larger than this is an error, never a silent cut
    * @param options.keepOpen how many system-wide /proc files to keep open between reads, each from
    *   its second read on (default 0: every read opens and closes its file); {@link close} closes
-   *   them
+   *   them. Only on the live system: under another root the files are ordinary files that may be
+   *   replaced, and every read opens its file.
    */
   constructor(options: { root?: string; maxFileBytes: number; keepOpen?: number }) {
     this.#root = (options.root ?? "/").replace(/\/+$/, "");
     this.#maxFileBytes = options.maxFileBytes;
-    this.#keepOpen = options.keepOpen ?? 0;
+    this.#keepOpen = this.#root === "" ? options.keepOpen ?? 0 : 0;
   }
 
   /** The real path of an absolute path such as `/proc/meminfo` under the root. */

@@ -152,8 +152,8 @@ export function daemonRegistry(
   const fs = new ProcFs({
     root: options.root,
     maxFileBytes: options.maxResponseBytes,
-    // A captured tree's files are ordinary files that may be replaced; the live /proc's are not.
-    keepOpen: options.root === "/" ? KEPT_OPEN_FILES : 0,
+    // On the live system only; ProcFs keeps nothing open under --root.
+    keepOpen: KEPT_OPEN_FILES,
   });
   const registry = createRegistry({
     fs,

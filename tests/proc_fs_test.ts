@@ -227,6 +227,17 @@ Deno.test("ProcFs keeps no more files than keepOpen, and no process's file", () 
   assert.equal(descriptorsOn("/proc/loadavg"), 0);
 });
 
+Deno.test("ProcFs keeps nothing open under another root, even with keepOpen", () => {
+  const fs = new ProcFs({ root: X86, maxFileBytes: LARGE, keepOpen: 4 });
+  try {
+    fs.readTextSync("/proc/loadavg");
+    fs.readTextSync("/proc/loadavg");
+    assert.equal(descriptorsOn(`${X86}/proc/loadavg`), 0);
+  } finally {
+    fs.close();
+  }
+});
+
 Deno.test("ProcFs without keepOpen (the default) keeps nothing open", () => {
   const fs = new ProcFs({ maxFileBytes: LARGE });
   fs.readTextSync("/proc/loadavg");

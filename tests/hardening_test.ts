@@ -27,6 +27,7 @@ import { RpcServer } from "../rpc/server.ts";
 import { startNetworkWorker } from "../rpc/worker_host.ts";
 import { Client, legacyText, startDaemon, startTaskArgs } from "./helpers/daemon.ts";
 import { testServerConfig } from "./helpers/server_config.ts";
+import { descriptorTargets } from "./helpers/processes.ts";
 import { runFuzz } from "../scripts/fuzz.ts";
 
 const encoder = new TextEncoder();
@@ -446,13 +447,9 @@ Deno.test("heavy methods run one at a time", async () => {
 /** The TCP ports the process listens on (its sockets in /proc/net/tcp and tcp6). */
 function listeningPorts(pid: number): number[] {
   const inodes = new Set<string>();
-  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`));
-      if (match) inodes.add(match[1]!);
-    } catch {
-      // closed meanwhile
-    }
+  for (const target of descriptorTargets(pid)) {
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match) inodes.add(match[1]!);
   }
   const ports: number[] = [];
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {

@@ -28,15 +28,23 @@ export function cmdlineOf(pid: number): string {
   }
 }
 
-/** How many of this process's descriptors are open on `path` (by their /proc/self/fd links). */
-export function descriptorsOn(path: string): number {
-  let count = 0;
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+/**
+ * What each open descriptor of process `pid` (or this process) points at, as its /proc link
+ * reads: a path, `socket:[inode]`, `pipe:[inode]` … A descriptor closed meanwhile is left out.
+ */
+export function descriptorTargets(pid: number | "self" = "self"): string[] {
+  const targets: string[] = [];
+  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
     try {
-      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`) === path) count++;
+      targets.push(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`));
     } catch {
-      // The descriptor of the listing itself, closed by now.
+      // Closed meanwhile (for this process: the descriptor of the listing itself).
     }
   }
-  return count;
+  return targets;
+}
+
+/** How many of this process's descriptors are open on `path`. */
+export function descriptorsOn(path: string): number {
+  return descriptorTargets().filter((target) => target === path).length;
 }

@@ -178,7 +178,9 @@ function irqTableText(rates: IrqRates): TableText {
     columns,
     rows: rates.rows.map(({ cpu, perSecond }) => {
       let text = `  ${String(cpu).padStart(3)}`;
-      perSecond.forEach((value, index) => text += ` ${value.toFixed(2).padStart(widths[index]!)}`);
+      for (const [index, value] of perSecond.entries()) {
+        text += ` ${value.toFixed(2).padStart(widths[index]!)}`;
+      }
       return text;
     }),
   };

@@ -447,7 +447,7 @@ Deno.test("heavy methods run one at a time", async () => {
 /** The TCP ports the process listens on (its sockets in /proc/net/tcp and tcp6). */
 function listeningPorts(pid: number): number[] {
   const inodes = new Set<string>();
-  for (const target of descriptorTargets(pid)) {
+  for (const { target } of descriptorTargets(pid)) {
     const match = /^socket:\[(\d+)\]$/.exec(target);
     if (match) inodes.add(match[1]!);
   }

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { canRead, skipUnless } from "./helpers/skip.ts";
-import { descriptorsOn } from "./helpers/processes.ts";
+import { descriptorsOn, descriptorTargets } from "./helpers/processes.ts";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
 import { keptOpen, ProcFs } from "../proc/fs.ts";
@@ -264,4 +264,38 @@ Deno.test("ProcFs: a child process inherits none of the kept files (close-on-exe
   } finally {
     fs.close();
   }
+});
+
+Deno.test("ProcFs: a kept file whose read fails is closed and read from a fresh open", () => {
+  let libc;
+  try {
+    libc = Deno.dlopen("libc.so.6", { dup2: { parameters: ["i32", "i32"], result: "i32" } });
+  } catch (error) {
+    skipUnless(
+      false,
+      `dup2 from glibc is needed to break the kept file: ${(error as Error).message}`,
+    );
+    return;
+  }
+  const fs = new ProcFs({ maxFileBytes: LARGE, keepOpen: 4 });
+  const directory = Deno.makeTempDirSync();
+  try {
+    fs.readTextSync("/proc/loadavg");
+    fs.readTextSync("/proc/loadavg");
+    const kept = descriptorTargets().find(({ target }) => target === "/proc/loadavg");
+    assert.ok(kept !== undefined, "kept open after the second read");
+    // The kept descriptor now refers to a directory: seeking works, reading fails (EISDIR).
+    using opened = Deno.openSync(directory);
+    const other = descriptorTargets().find(({ target }) => target === directory);
+    assert.ok(other !== undefined);
+    assert.equal(libc.symbols.dup2(other.fd, kept.fd), kept.fd);
+    assert.match(fs.readTextSync("/proc/loadavg"), /^\d+\.\d+ \d+\.\d+ \d+\.\d+ \d+\/\d+ \d+\n$/);
+    assert.equal(descriptorsOn(directory), 1, "the failed descriptor was closed");
+    assert.equal(opened.statSync().isDirectory, true);
+  } finally {
+    fs.close();
+    libc.close();
+    Deno.removeSync(directory);
+  }
+  assert.equal(descriptorsOn("/proc/loadavg"), 0);
 });

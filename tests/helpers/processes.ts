@@ -29,22 +29,23 @@ export function cmdlineOf(pid: number): string {
 }
 
 /**
- * What each open descriptor of process `pid` (or this process) points at, as its /proc link
- * reads: a path, `socket:[inode]`, `pipe:[inode]` … A descriptor closed meanwhile is left out.
+ * The open descriptors of process `pid` (or this process) and what each points at, as its /proc
+ * link reads: a path, `socket:[inode]`, `pipe:[inode]` … A descriptor closed meanwhile is left out.
  */
-export function descriptorTargets(pid: number | "self" = "self"): string[] {
-  const targets: string[] = [];
+export function descriptorTargets(pid: number | "self" = "self"): { fd: number; target: string }[] {
+  const descriptors: { fd: number; target: string }[] = [];
   for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
     try {
-      targets.push(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`));
+      const target = Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`);
+      descriptors.push({ fd: Number(entry.name), target });
     } catch {
       // Closed meanwhile (for this process: the descriptor of the listing itself).
     }
   }
-  return targets;
+  return descriptors;
 }
 
 /** How many of this process's descriptors are open on `path`. */
 export function descriptorsOn(path: string): number {
-  return descriptorTargets().filter((target) => target === path).length;
+  return descriptorTargets().filter(({ target }) => target === path).length;
 }

@@ -34,7 +34,7 @@
 import { parseArgs } from "node:util";
 import denoConfig from "../deno.json" with { type: "json" };
 import { LoadClient } from "./load.ts";
-import { cpuTicks, median } from "./measure.ts";
+import { cpuNsByRole, cpuTicks, median, THREAD_ROLES, threadCpuNs } from "./measure.ts";
 
 const USAGE = `Usage: deno task bench [options]
 
@@ -341,6 +341,7 @@ async function dashboard(servers: Server[]): Promise<void> {
     await sleep(Math.max(0, due - performance.now()));
   }
   const ticks = servers.map((s) => s.pid === undefined ? NaN : cpuTicks(s.pid));
+  const threads = servers.map((s) => s.pid === undefined ? undefined : threadCpuNs(s.pid));
   const started = performance.now();
   const rounds = roundsIn(DASHBOARD_SECONDS);
   const loops = servers.map(async (_, index) => {
@@ -364,8 +365,22 @@ async function dashboard(servers: Server[]): Promise<void> {
   );
   servers.forEach((server, index) => {
     const pid = server.pid;
-    const percent = pid === undefined ? NaN : (cpuTicks(pid) - ticks[index]!) / elapsed;
-    console.log(`  ${server.name.padEnd(8)} ${fixed(percent, 2).padStart(6)} % of one core`);
+    const before = threads[index];
+    const after = pid === undefined || before === undefined ? undefined : threadCpuNs(pid);
+    if (after === undefined) {
+      const percent = pid === undefined ? NaN : (cpuTicks(pid) - ticks[index]!) / elapsed;
+      console.log(`  ${server.name.padEnd(8)} ${fixed(percent, 2).padStart(6)} % of one core`);
+      return;
+    }
+    // Nanoseconds per thread: the whole to the nanosecond, and where it went.
+    const byRole = cpuNsByRole(before!, after);
+    const percentOf = (ns: number) => ns / 1e9 / elapsed * 100;
+    const total = [...byRole.values()].reduce((sum, ns) => sum + ns, 0);
+    const parts = THREAD_ROLES.map((role) => `${role} ${fixed(percentOf(byRole.get(role)!), 3)}`);
+    console.log(
+      `  ${server.name.padEnd(8)} ${fixed(percentOf(total), 2).padStart(6)} % of one core ` +
+        `(${parts.join(", ")})`,
+    );
   });
 }
 

@@ -127,14 +127,29 @@ interface TableText {
   rows: string[];
 }
 
+/** Runs of 1 … 40 blanks, made once: what goes before a right-aligned number. */
+const BLANKS = Array.from({ length: 41 }, (_, count) => " ".repeat(count));
+
+/**
+ * The blanks before `text` in its column of `width`, one blank apart from the column before it,
+ * as `" " + text.padStart(width)` has them (a text wider than the column gets just the one).
+ */
+function blanksBefore(text: string, width: number): string {
+  const count = 1 + Math.max(0, width - text.length);
+  return BLANKS[count] ?? " ".repeat(count);
+}
+
 /** The CPU and percentage columns of each row (see {@link TableText}). */
 function cpuTableText(rows: readonly MpstatRow[]): TableText {
   return {
     columns: MPSTAT_CPU_COLUMNS,
     rows: rows.map(({ cpu, percentages }) => {
-      let text = cpu === "all" ? "  all" : ` ${String(cpu).padStart(4)}`;
-      for (const value of percentages) text += ` ${value.toFixed(2).padStart(7)}`;
-      return text;
+      const parts = [cpu === "all" ? "  all" : ` ${String(cpu).padStart(4)}`];
+      for (const percentage of percentages) {
+        const value = percentage.toFixed(2);
+        parts.push(blanksBefore(value, 7), value);
+      }
+      return parts.join("");
     }),
   };
 }
@@ -172,16 +187,17 @@ export interface MpstatInterrupts {
 function irqTableText(rates: IrqRates): TableText {
   const labels = rates.labels.map((label) => label.slice(0, MAX_IRQ_LABEL));
   const widths = labels.map((label) => Math.max(10, label.length + 2));
-  let columns = "  CPU";
-  for (const label of labels) columns += ` ${label.padStart(8)}/s`;
+  const columns = ["  CPU"];
+  for (const label of labels) columns.push(blanksBefore(label, 8), label, "/s");
   return {
-    columns,
+    columns: columns.join(""),
     rows: rates.rows.map(({ cpu, perSecond }) => {
-      let text = `  ${String(cpu).padStart(3)}`;
-      for (const [index, value] of perSecond.entries()) {
-        text += ` ${value.toFixed(2).padStart(widths[index]!)}`;
+      const parts = [`  ${String(cpu).padStart(3)}`];
+      for (let index = 0; index < perSecond.length; index++) {
+        const value = perSecond[index]!.toFixed(2);
+        parts.push(blanksBefore(value, widths[index]!), value);
       }
-      return text;
+      return parts.join("");
     }),
   };
 }

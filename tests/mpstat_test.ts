@@ -561,6 +561,17 @@ Deno.test("formatMpstatInterrupts: long labels widen their column, at most 15 ch
   for (const index of [6, 7]) assert.equal(lines[index]!.length, lines[5]!.length);
 });
 
+Deno.test("formatMpstatInterrupts: a rate wider than its column keeps one blank before it", () => {
+  const text = formatMpstatInterrupts({
+    totalPerSecond: 0,
+    interrupts: { labels: ["X", "Y"], rows: [{ cpu: 0, perSecond: [123456789012.5, 1] }] },
+    softirqs: { labels: [], rows: [{ cpu: 0, perSecond: [] }] },
+  }, { banner: "b", start: "01:02:03", end: "01:02:04" });
+  const lines = text.split("\n");
+  assert.equal(lines[5], "01:02:03     CPU        X/s        Y/s");
+  assert.equal(lines[6], "01:02:04       0 123456789012.50       1.00");
+});
+
 // ---------------------------------------------------------------------------------------------
 // Golden texts.
 

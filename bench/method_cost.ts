@@ -1,8 +1,8 @@
 /**
  * CPU per call of each method in-process, with no network, no worker and no sampler timing:
- * what a method's own work costs. Each method is called `--calls` times after `--warmup` calls;
- * sampled methods answer from the sampler's current interval, so the sampler's own ticks are
- * measured separately as `sampler tick` (one refresh of every source the methods started).
+ * what a method's own work costs, and the V8 heap a call allocates. Each method is called
+ * `--calls` times after `--warmup` calls; sampled methods answer from the sampler's current
+ * interval (no new snapshot) unless `--fresh` is given.
  *
  * ```sh
  * deno run -A bench/method_cost.ts [--calls 2000] [--methods GetProcMeminfo,GetCmdDf] [--round-gap-ms 600]
@@ -23,6 +23,7 @@ import { createRegistry } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { Logger } from "../log.ts";
 import { REAL_CLOCK } from "../sampling/sampler.ts";
+import { median } from "./measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -63,14 +64,36 @@ async function callOk(method: string): Promise<void> {
   if (!outcome.ok) throw new Error(`${method}: ${outcome.message}`);
 }
 
+/**
+ * Bytes the V8 heap grows by over one call of `call`: the median over 101 calls of those that
+ * saw no young collection (which shrinks the heap, so those read less than before), less what
+ * reading the heap's size allocates itself. A call's garbage is what the young collections of a
+ * poll sweep up and what survives them is promoted, so fewer bytes is less collecting.
+ */
+async function bytesPerCall(call: () => Promise<void>): Promise<number> {
+  const growth = async (run: () => Promise<void>) => {
+    const grown: number[] = [];
+    for (let i = 0; i < 101; i++) {
+      const before = Deno.memoryUsage().heapUsed;
+      await run();
+      const after = Deno.memoryUsage().heapUsed;
+      if (after > before) grown.push(after - before);
+    }
+    return grown.length === 0 ? NaN : median(grown);
+  };
+  return await growth(call) - await growth(() => Promise.resolve());
+}
+
 const methods = values.methods.split(",");
 const calls = Number(values.calls);
-console.log("method                  µs CPU/call");
+console.log("method                  µs CPU/call  KiB allocated/call");
 for (const method of methods) {
   for (let i = 0; i < Number(values.warmup); i++) await callOk(method);
   const start = cpuMs();
   for (let i = 0; i < calls; i++) await callOk(method);
-  console.log(`${method.padEnd(22)} ${((cpuMs() - start) * 1000 / calls).toFixed(1).padStart(8)}`);
+  const cpu = ((cpuMs() - start) * 1000 / calls).toFixed(1);
+  const kib = (await bytesPerCall(() => callOk(method)) / 1024).toFixed(1);
+  console.log(`${method.padEnd(22)} ${cpu.padStart(8)}  ${kib.padStart(18)}`);
 }
 // The same methods round-robin, as a dashboard asks them: one call of each per round. With
 // `--round-gap-ms` over 500, every round's sampled methods take a fresh snapshot, as a

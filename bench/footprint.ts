@@ -26,7 +26,10 @@
  * ```
  *
  * CPU is user plus system time of the server process (all its threads) from /proc/<pid>/stat;
- * RSS is VmRSS from /proc/<pid>/status. The client runs in this process, on the same machine.
+ * the dashboard's is the run time of each thread from /proc/<pid>/task/<tid>/schedstat, in
+ * nanoseconds, printed with its parts (main isolate, network worker, V8's helper threads, the
+ * rest), or the ticks of /proc/<pid>/stat where there is no schedstat. RSS is VmRSS from
+ * /proc/<pid>/status. The client runs in this process, on the same machine.
  *
  * @module
  */

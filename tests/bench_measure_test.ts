@@ -12,6 +12,7 @@ import {
   type ThreadRole,
   threadRole,
 } from "../bench/measure.ts";
+import { readTaskTicks } from "./helpers/kernel_counters.ts";
 import { skipUnless } from "./helpers/skip.ts";
 
 const HAS_SCHEDSTAT = (() => {
@@ -54,13 +55,6 @@ Deno.test("cpuNsByRole: differences per role, a new thread from 0, every role li
   assert.deepEqual([...cpuNsByRole(before, after).keys()], THREAD_ROLES);
 });
 
-/** User plus system ticks of one thread of this process, from its stat file. */
-function threadTicks(tid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 /** This thread's id: `deno test` runs each test file on a thread of its own, not the process's. */
 function ownThreadId(): number {
   return Number(Deno.readLinkSync("/proc/thread-self").split("/").at(-1));
@@ -74,11 +68,11 @@ Deno.test({
     const tid = ownThreadId();
     const before = threadCpuNs(Deno.pid)!;
     assert.equal(before.get(Deno.pid)?.role, "main isolate");
-    const ticksBefore = threadTicks(tid);
+    const ticksBefore = readTaskTicks(Deno.pid, tid);
     // Burn CPU until the kernel has counted 5 ticks to this thread, however busy the machine.
     let spin = 0;
-    while (threadTicks(tid) - ticksBefore < 5) spin++;
-    const ticks = threadTicks(tid) - ticksBefore;
+    while (readTaskTicks(Deno.pid, tid) - ticksBefore < 5) spin++;
+    const ticks = readTaskTicks(Deno.pid, tid) - ticksBefore;
     const ns = threadCpuNs(Deno.pid)!.get(tid)!.ns - before.get(tid)!.ns;
     assert.ok(spin > 0);
     // Both count the same run time (the kernel's sum_exec_runtime); the ticks are its user and

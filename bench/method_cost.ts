@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
-import { createRegistry } from "../registry/methods.ts";
+import { createRegistry, KEPT_OPEN_FILES } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
 import { Logger } from "../log.ts";
 import { REAL_CLOCK } from "../sampling/sampler.ts";
@@ -43,14 +43,18 @@ const { values } = parseArgs({
 /** The samplers' time with `--fresh`: 600 ms more at every call. */
 let virtualMs = 0;
 
+/** Keeps files open as the daemon's reader does (`daemonRegistry`), so a call pays what it pays. */
+const fs = new ProcFs({ maxFileBytes: 1 << 24, keepOpen: KEPT_OPEN_FILES });
 const registry = createRegistry({
-  fs: new ProcFs({ maxFileBytes: 1 << 24 }),
+  fs,
   log: new Logger("error", "bench"),
   maxResultBytes: 1 << 24,
   dmesgMaxBytes: 65536,
   perf: { maxOutputBytes: 1 << 20, deadlineMs: 5000, queueLength: 1 },
   ...(values.fresh ? { sampling: { clock: { ...REAL_CLOCK, now: () => virtualMs } } } : {}),
 });
+// Closed after the collectors, as the daemon's registry closes its reader.
+registry.own(fs);
 
 const cpuMs = () => {
   const { user, system } = cpuUsage();

@@ -59,17 +59,36 @@ export type DiskStats = Map<string, DiskCounters>;
  */
 export function parseDiskstats(text: string): DiskStats {
   const disks: DiskStats = new Map();
-  for (const line of text.split("\n")) {
-    const [, , name, ...values] = line.trim().split(/\s+/);
-    if (name === undefined || values.length < COUNTER_FIELDS.length) continue;
-    const numbers = values.slice(0, COUNTER_FIELDS.length).map(Number);
-    if (!numbers.every((value) => Number.isSafeInteger(value) && value >= 0)) continue;
-    disks.set(
-      name,
-      Object.fromEntries(
-        COUNTER_FIELDS.map((field, index) => [field, numbers[index]]),
-      ) as unknown as DiskCounters,
-    );
+  const numbers = new Array<number>(COUNTER_FIELDS.length);
+  lines: for (const line of text.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 3 + COUNTER_FIELDS.length) continue;
+    for (let index = 0; index < COUNTER_FIELDS.length; index++) {
+      const value = Number(fields[3 + index]);
+      if (!Number.isSafeInteger(value) || value < 0) continue lines;
+      numbers[index] = value;
+    }
+    disks.set(fields[2]!, countersOf(numbers));
   }
   return disks;
+}
+
+/**
+ * The counters in {@link COUNTER_FIELDS}' order as one object literal, so every reading has the
+ * same shape (`numbers` holds all eleven).
+ */
+function countersOf(numbers: readonly number[]): DiskCounters {
+  return {
+    readIos: numbers[0]!,
+    readMerges: numbers[1]!,
+    readSectors: numbers[2]!,
+    readTicks: numbers[3]!,
+    writeIos: numbers[4]!,
+    writeMerges: numbers[5]!,
+    writeSectors: numbers[6]!,
+    writeTicks: numbers[7]!,
+    inFlight: numbers[8]!,
+    ioTicks: numbers[9]!,
+    timeInQueue: numbers[10]!,
+  };
 }

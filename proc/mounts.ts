@@ -29,6 +29,8 @@ export type MountEntry = Pick<Mount, "device" | "mountPoint" | "type">;
  * newline and backslash (`\040`, `\011`, `\012`, `\134`).
  */
 export function decodeMountField(field: string): string {
+  // Most fields hold no escape: they are returned as they are, with no new string.
+  if (!field.includes("\\")) return field;
   return field.replace(
     /\\([0-7]{3})/g,
     (_escape, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)),
@@ -43,28 +45,40 @@ export function decodeMountField(field: string): string {
  * @throws {ProcParseError} when the text holds something but no mount line at all
  */
 export function parseMountTable(text: string): Mount[] {
-  const mounts: Mount[] = [];
+  return mountLines(text, (device, mountPoint, type, options) => ({
+    device,
+    mountPoint,
+    type,
+    options: options === undefined || options === "" ? [] : options.split(","),
+  }));
+}
+
+/**
+ * {@link parseMountTable} without the options: device, mount point and type of each line, the
+ * options never split.
+ *
+ * @throws {ProcParseError} as {@link parseMountTable}
+ */
+export function parseMounts(text: string): MountEntry[] {
+  return mountLines(text, (device, mountPoint, type) => ({ device, mountPoint, type }));
+}
+
+/**
+ * The one walk over the lines of both parsers: each line of at least two fields, its device and
+ * mount point decoded, given to `entry` with its raw type and options fields.
+ */
+function mountLines<T>(
+  text: string,
+  entry: (device: string, mountPoint: string, type: string, options: string | undefined) => T,
+): T[] {
+  const mounts: T[] = [];
   for (const line of text.split("\n")) {
     const [device, mountPoint, type, options] = line.split(" ");
     if (device === undefined || device === "" || mountPoint === undefined) continue;
-    mounts.push({
-      device: decodeMountField(device),
-      mountPoint: decodeMountField(mountPoint),
-      type: type ?? "",
-      options: options === undefined || options === "" ? [] : options.split(","),
-    });
+    mounts.push(entry(decodeMountField(device), decodeMountField(mountPoint), type ?? "", options));
   }
   if (mounts.length === 0 && text.trim() !== "") {
     throw new ProcParseError(MOUNTS_PATH, "no line has a device and a mount point");
   }
   return mounts;
-}
-
-/** {@link parseMountTable} without the options: device, mount point and type of each line. */
-export function parseMounts(text: string): MountEntry[] {
-  return parseMountTable(text).map(({ device, mountPoint, type }) => ({
-    device,
-    mountPoint,
-    type,
-  }));
 }

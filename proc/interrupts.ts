@@ -41,8 +41,38 @@ export interface IrqTable {
   lines: IrqLine[];
 }
 
-/** A count at the start of the remaining text: blanks, digits, then a blank or the end. */
-const COUNT = /[ \t]*(\d+)(?=[ \t]|$)/y;
+const SPACE = 0x20;
+const TAB = 0x09;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** Digits a count may have and still be summed exactly in a double (below 2^53). */
+const EXACT_DIGITS = 15;
+
+/**
+ * The counts of one line after its colon, into `counts` (one per column): each is blanks, then
+ * digits followed by a blank or the end of the line. Scanning stops at the first column that does
+ * not hold one, and returns where the counts ended (the description starts there).
+ */
+function scanCounts(line: string, from: number, counts: number[]): number {
+  let at = from;
+  let end = from;
+  for (let column = 0; column < counts.length; column++) {
+    let code = line.charCodeAt(at);
+    while (code === SPACE || code === TAB) code = line.charCodeAt(++at);
+    const start = at;
+    let value = 0;
+    while (code >= ZERO && code <= NINE) {
+      value = value * 10 + (code - ZERO);
+      code = line.charCodeAt(++at);
+    }
+    // No digits, or digits running into something else (`12ab`): not a count.
+    if (at === start || !(Number.isNaN(code) || code === SPACE || code === TAB)) break;
+    counts[column] = at - start > EXACT_DIGITS ? Number(line.slice(start, at)) : value;
+    end = at;
+  }
+  return end;
+}
 
 /**
  * Parses /proc/interrupts or /proc/softirqs (both have the same layout: a header of `CPUn`
@@ -69,16 +99,8 @@ export function parseIrqTable(text: string, path: IrqTablePath = INTERRUPTS_PATH
     const label = line.slice(0, colon).trim();
     if (label === "") continue;
     const counts = new Array<number>(cpus.length).fill(0);
-    const rest = line.slice(colon + 1);
-    COUNT.lastIndex = 0;
-    let end = 0;
-    for (let column = 0; column < cpus.length; column++) {
-      const match = COUNT.exec(rest);
-      if (match === null) break;
-      counts[column] = Number(match[1]);
-      end = COUNT.lastIndex;
-    }
-    table.lines.push({ label, counts, description: rest.slice(end).trim() });
+    const end = scanCounts(line, colon + 1, counts);
+    table.lines.push({ label, counts, description: line.slice(end).trim() });
   }
   return table;
 }

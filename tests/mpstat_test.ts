@@ -278,6 +278,16 @@ const PARSE_CASES: ParseCase[] = [
       ["2", [7, 0], "5-edge dev"],
     ],
   },
+  {
+    name: "tabs between counts, and digits running into a word are not a count",
+    text: "\tCPU0\tCPU1\n 3:\t4\t12ab dev\n 4:\t\t9\t10\n",
+    cpus: [0, 1],
+    lineCount: 2,
+    lines: [
+      ["3", [4, 0], "12ab dev"],
+      ["4", [9, 10], ""],
+    ],
+  },
 ];
 
 for (const testCase of PARSE_CASES) {

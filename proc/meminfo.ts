@@ -24,7 +24,8 @@ export function parseKeyNumbers(text: string): Map<string, number> {
   for (const line of text.split("\n")) {
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
-    const value = Number.parseInt(line.slice(colon + 1).trim(), 10);
+    // parseInt skips the blanks before the number and stops at the unit after it.
+    const value = Number.parseInt(line.slice(colon + 1), 10);
     if (Number.isFinite(value)) values.set(line.slice(0, colon).trim(), value);
   }
   return values;

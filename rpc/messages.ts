@@ -112,16 +112,59 @@ export function parseOutcomeMessage(message: string): { callId: number; outcome:
   };
 }
 
-/** Main isolate → worker: an {@link outcomeMessage} or one of these. */
+/**
+ * Calls (or outcomes) that one side makes within one turn of its event loop travel as one
+ * message: a single string, or an array of two or more. LEPV's dashboard sends its requests on
+ * separate sockets at the same moment; batched, a round costs each isolate one wake-up for
+ * the calls and one for the replies instead of one per request.
+ */
+export type Batch = string | string[];
+
+/** The strings of a {@link Batch}; an array's non-string items are dropped. */
+export function batchItems(batch: Batch): string[] {
+  return typeof batch === "string" ? [batch] : batch.filter((item) => typeof item === "string");
+}
+
+/**
+ * Gathers the strings pushed within one turn and posts them as one {@link Batch} when
+ * `schedule` calls back (the worker schedules with `queueMicrotask`: the calls of every read
+ * that completed in the same turn go together, and a lone call leaves at once).
+ */
+export class Outbox {
+  #items: string[] = [];
+  readonly #post: (batch: Batch) => void;
+  readonly #schedule: (flush: () => void) => void;
+  readonly #flush = () => this.flush();
+
+  constructor(post: (batch: Batch) => void, schedule: (flush: () => void) => void) {
+    this.#post = post;
+    this.#schedule = schedule;
+  }
+
+  /** Adds one string; the first of a turn schedules the flush. */
+  push(item: string): void {
+    if (this.#items.push(item) === 1) this.#schedule(this.#flush);
+  }
+
+  /** Posts what has been pushed, if anything. */
+  flush(): void {
+    const items = this.#items;
+    if (items.length === 0) return;
+    this.#items = [];
+    this.#post(items.length === 1 ? items[0]! : items);
+  }
+}
+
+/** Main isolate → worker: {@link outcomeMessage}s as a {@link Batch}, or one of these. */
 export type ToWorker =
-  | string
+  | Batch
   | { type: "start"; config: ServerConfig; methods: string[] }
   | { type: "scraped"; callId: number; outcome: ScrapeOutcome }
   | { type: "shutdown" };
 
-/** Worker → main isolate: a {@link callMessage} or one of these. */
+/** Worker → main isolate: {@link callMessage}s as a {@link Batch}, or one of these. */
 export type FromWorker =
-  | string
+  | Batch
   | {
     type: "listening";
     hostname: string;

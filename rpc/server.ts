@@ -71,6 +71,8 @@ export class RpcServer {
   /** Heavy calls run one after the other, spaced out (see {@link HEAVY_METHODS}). */
   #heavyLane: Promise<unknown> = Promise.resolve();
   #heavyFreeAt = 0;
+  /** Heavy calls started or waiting in the lane and not finished. */
+  #heavyRunning = 0;
   /** Per client address, the perf method it has in flight and how many of its calls wait. */
   readonly #perfByClient = new Map<string, { method: string; calls: number }>();
   #listener: Deno.TcpListener | undefined;
@@ -264,22 +266,32 @@ export class RpcServer {
     return call;
   }
 
-  /** Runs a heavy method in its turn: after the previous one, and after that one's gap. */
+  /**
+   * Runs a heavy method in its turn: after the previous one, and after that one's gap. With
+   * the lane free it starts at once, in this turn, so its call goes to the collectors with the
+   * other calls of the turn (one message, see messages.ts's `Batch`).
+   */
   #heavy(method: string, format?: MethodFormat): Promise<MethodOutcome> {
-    const run = this.#heavyLane.then(async () => {
-      const wait = this.#heavyFreeAt - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const start = (): Promise<MethodOutcome> => {
       const started = performance.now();
-      try {
-        return await (format === "json"
-          ? this.#host.call(method, "json")
-          : this.#host.call(method));
-      } finally {
+      const call = format === "json" ? this.#host.call(method, "json") : this.#host.call(method);
+      const done = () => {
         const now = performance.now();
         const share = this.#config.heavyShare ?? DEFAULT_HEAVY_SHARE;
         this.#heavyFreeAt = now + (now - started) * (100 / share - 1);
-      }
-    });
+        this.#heavyRunning--;
+      };
+      call.then(done, done);
+      return call;
+    };
+    this.#heavyRunning++;
+    const run = this.#heavyRunning === 1 && this.#heavyFreeAt <= performance.now()
+      ? start()
+      : this.#heavyLane.then(async () => {
+        const wait = this.#heavyFreeAt - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        return await start();
+      });
     this.#heavyLane = run.catch(() => {});
     return run;
   }

@@ -13,10 +13,12 @@
 import { Logger } from "../log.ts";
 import { collectThisIsolate, type HeapKeeper } from "../heap.ts";
 import {
+  batchItems,
   callMessage,
   type FromWorker,
   type MethodFormat,
   type MethodOutcome,
+  Outbox,
   parseOutcomeMessage,
   type ScrapeOutcome,
   type ToWorker,
@@ -36,12 +38,18 @@ function post(message: FromWorker): void {
   self.postMessage(message);
 }
 
+/**
+ * Calls made in one turn of this isolate's event loop (every read that completed in it) go to
+ * the main isolate as one message.
+ */
+const calls = new Outbox(post, queueMicrotask);
+
 function call(method: string, format?: MethodFormat): Promise<MethodOutcome> {
   heap?.served();
   return new Promise((resolve) => {
     const callId = nextCallId++;
     pendingCalls.set(callId, resolve);
-    post(callMessage(callId, method, format));
+    calls.push(callMessage(callId, method, format));
   });
 }
 
@@ -57,11 +65,13 @@ function scrape(): Promise<ScrapeOutcome> {
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
-  if (typeof message === "string") {
-    const { callId, outcome } = parseOutcomeMessage(message);
-    const resolve = pendingCalls.get(callId);
-    pendingCalls.delete(callId);
-    resolve?.(outcome);
+  if (typeof message === "string" || Array.isArray(message)) {
+    for (const item of batchItems(message)) {
+      const { callId, outcome } = parseOutcomeMessage(item);
+      const resolve = pendingCalls.get(callId);
+      pendingCalls.delete(callId);
+      resolve?.(outcome);
+    }
     return;
   }
   switch (message.type) {

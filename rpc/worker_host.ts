@@ -11,6 +11,7 @@
 
 import type { Logger } from "../log.ts";
 import {
+  batchItems,
   type FromWorker,
   type MethodFormat,
   type MethodOutcome,
@@ -130,17 +131,25 @@ export function startNetworkWorker(
         options.onDeath?.(event.message);
       }
     };
+    /** Runs one call message; resolves to its outcome message. */
+    const answer = async (message: string): Promise<string> => {
+      // The worker is trusted with nothing: only a registered name reaches a collector, and
+      // only the format enum goes with it.
+      const { callId, method, format } = parseCallMessage(message);
+      options.onCall?.();
+      const outcome: MethodOutcome = registered.has(method)
+        ? await (format === "json" ? methods.call(method, "json") : methods.call(method))
+        : { ok: false, message: "Method not found" };
+      return outcomeMessage(callId, outcome);
+    };
     worker.onmessage = async (event: MessageEvent<FromWorker>) => {
       const message = event.data;
       if (typeof message === "string") {
-        // The worker is trusted with nothing: only a registered name reaches a collector, and
-        // only the format enum goes with it.
-        const { callId, method, format } = parseCallMessage(message);
-        options.onCall?.();
-        const outcome: MethodOutcome = registered.has(method)
-          ? await (format === "json" ? methods.call(method, "json") : methods.call(method))
-          : { ok: false, message: "Method not found" };
-        send(outcomeMessage(callId, outcome));
+        send(await answer(message));
+        return;
+      }
+      if (Array.isArray(message)) {
+        answerBatch(batchItems(message), answer, send);
         return;
       }
       switch (message.type) {
@@ -180,4 +189,41 @@ export function startNetworkWorker(
     };
     send({ type: "start", config, methods: [...registered] });
   });
+}
+
+/**
+ * Runs the calls of one batch and posts their outcomes together: all at once when the last is
+ * in, or, should some call take longer than this turn (a process walk, a perf recording), the
+ * outcomes in by the next turn together and each later one on its own, so no call waits for
+ * a slower one.
+ */
+export function answerBatch(
+  calls: readonly string[],
+  answer: (call: string) => Promise<string>,
+  send: (batch: string | string[]) => void,
+): void {
+  let replies: string[] = [];
+  let open = calls.length;
+  let late = false;
+  const flush = () => {
+    if (replies.length > 0) send(replies.length === 1 ? replies[0]! : replies);
+    replies = [];
+  };
+  const timer = setTimeout(() => {
+    late = true;
+    flush();
+  }, 0);
+  for (const call of calls) {
+    answer(call).then((reply) => {
+      if (late) {
+        send(reply);
+        return;
+      }
+      replies.push(reply);
+      if (--open === 0) {
+        clearTimeout(timer);
+        flush();
+      }
+    });
+  }
 }

@@ -442,6 +442,40 @@ Deno.test("heavy methods run one at a time", async () => {
   });
 });
 
+Deno.test("a heavy method waits out the previous one's gap (--heavy-share)", async () => {
+  // With a share of 25 %, after a heavy call that took T the next starts at least 3T later.
+  // The server's own T is at least the handler's, so the handler's times bound the gap.
+  const runs: { start: number; end: number }[] = [];
+  const heavy = async (): Promise<MethodOutcome> => {
+    const run = { start: performance.now(), end: 0 };
+    await sleep(20);
+    run.end = performance.now();
+    runs.push(run);
+    return { ok: true, text: "rows" };
+  };
+  const methods = new FakeMethods({ GetCmdSmem: heavy, GetCmdTop: heavy });
+  await withServer({ heavyShare: 25 }, methods, async (port) => {
+    const clients = await Promise.all(
+      ["GetCmdSmem", "GetCmdTop"].map(async (method) => {
+        const client = await Client.connect(port);
+        await client.send(JSON.stringify({ method }));
+        return client;
+      }),
+    );
+    for (const client of clients) {
+      assert.equal(legacyText(await client.readJson()), "rows");
+      client.close();
+    }
+  });
+  assert.equal(runs.length, 2);
+  const [first, second] = runs as [{ start: number; end: number }, { start: number; end: number }];
+  // 1 ms: a timer's delay is rounded to whole milliseconds.
+  assert.ok(
+    second.start - first.end >= 3 * (first.end - first.start) - 1,
+    `gap ${second.start - first.end} ms after a run of ${first.end - first.start} ms`,
+  );
+});
+
 // 4, 5. Signals; recordings a dead lepd left.
 
 /** The TCP ports the process listens on (its sockets in /proc/net/tcp and tcp6). */

@@ -287,6 +287,13 @@ export const FLAGS = [
       "(needs --v8-flags=--expose-gc; 0: leave it to V8)",
   },
   {
+    name: "keep-startup-pages",
+    kind: "switch",
+    shown: "off",
+    help: "leave resident the pages of the executable that start-up touched (otherwise lepd " +
+      "asks the kernel to reclaim them once it listens; those it needs again come back)",
+  },
+  {
     name: "check",
     kind: "switch",
     scope: "check",
@@ -318,6 +325,8 @@ export interface Options {
   dmesgMaxBytes: number;
   /** `--metrics-top-processes`: processes in `lepd_process_cpu_percent` (0: none). */
   metricsTopProcesses: number;
+  /** `--keep-startup-pages`: do not hand the executable's start-up pages back. */
+  keepStartupPages: boolean;
   /** Bounds of the perf methods. */
   perf: {
     maxOutputBytes: number;
@@ -567,6 +576,7 @@ export function parseFlags(args: readonly string[]): Command {
       metricsTopProcesses: flags.integer("metrics-top-processes"),
       dmesgMaxBytes: flags.integer("dmesg-bytes"),
       maxResponseBytes: flags.integer("max-response-bytes"),
+      keepStartupPages: flags.switch("keep-startup-pages"),
       perf: {
         maxOutputBytes: flags.integer("perf-max-output-bytes"),
         deadlineMs: flags.milliseconds("perf-timeout"),

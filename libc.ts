@@ -2,7 +2,8 @@
  * The few C library calls Deno has no API for, opened once through FFI and shared: `signal`
  * (SIGUSR1 ignored, main.ts), `syscall` (`ioprio_get`, GetCmdIotop), `statfs` (GetCmdDf and the
  * filesystem metrics), `open`/`read`/`close` with `O_NONBLOCK` (/dev/kmsg, GetCmdDmesg) and
- * `malloc_trim` (after each periodic garbage collection, heap.ts).
+ * `malloc_trim` (after each periodic garbage collection, heap.ts) and `madvise` (the start-up pages
+ * of the executable handed back, main.ts).
  *
  * Why FFI rather than `node:fs`: the first import of a `node:` module sets up Deno's Node
  * compatibility layer, about 8 MB of resident memory for the life of the process (measured:
@@ -31,6 +32,7 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** glibc's; absent from other C libraries, so optional (null there). */
   malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
 } as const;
@@ -73,7 +75,15 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /** Linux errno values lepd tells apart. */
-export const ERRNO = { EPERM: 1, ENOENT: 2, EINTR: 4, EAGAIN: 11, EACCES: 13, EPIPE: 32 } as const;
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EAGAIN: 11,
+  EACCES: 13,
+  EINVAL: 22,
+  EPIPE: 32,
+} as const;
 
 /** `open(2)` flags (the same on x86_64 and AArch64). */
 export const O_RDONLY = 0;
@@ -113,4 +123,23 @@ export function statfsFields(buffer: Uint8Array): StatfsFields {
  */
 export function trimMalloc(): void {
   libc()?.malloc_trim?.(0n);
+}
+
+/** `madvise(2)` advice: reclaim these pages now (Linux 5.4+). */
+export const MADV_PAGEOUT = 21;
+
+/**
+ * Asks the kernel to reclaim the pages of `[start, start + length)` now (`MADV_PAGEOUT`): a
+ * clean page of a file is dropped and read again from the file when next touched; a page the
+ * process changed goes to swap, or stays where there is none; a page another process maps too
+ * is left alone. Nothing a program sees changes, only what stays resident.
+ *
+ * @returns 0, or the errno of the failure (`EINVAL` on kernels before 5.4), or undefined where
+ *   libc cannot be opened
+ */
+export function pageOut(start: bigint, length: bigint): number | undefined {
+  const functions = libc();
+  if (functions === null) return undefined;
+  const result = functions.madvise(Deno.UnsafePointer.create(start), length, MADV_PAGEOUT);
+  return result === 0 ? 0 : errno(functions);
 }

@@ -16,7 +16,9 @@ import { Scraper } from "./metrics/scrape.ts";
 import { removeStaleRecordings } from "./perf/service.ts";
 import { type Command, parseFlags, usage, UsageError } from "./flags.ts";
 import { Logger } from "./log.ts";
-import { libc, libcProblem, trimMalloc } from "./libc.ts";
+import { ERRNO, libc, libcProblem, pageOut, trimMalloc } from "./libc.ts";
+import { parseMaps, readOnlyMappingsOf } from "./proc/maps.ts";
+import { parseStatusFigures } from "./proc/pid.ts";
 import { listenAddress, startNetworkWorker } from "./rpc/worker_host.ts";
 
 export { type Command, type Options, parseFlags, UsageError } from "./flags.ts";
@@ -56,6 +58,67 @@ function nextStopSignal(): Promise<Deno.Signal> {
       return handler;
     });
   });
+}
+
+/**
+ * How long after listening the start-up pages are handed back: pages faulted in moments ago
+ * wait in per-CPU batches before the kernel's page lists take them, and until then it cannot
+ * reclaim them.
+ */
+const STARTUP_PAGES_DELAY_MS = 2000;
+
+/** `RssFile` + `RssShmem` of this process in MiB, or NaN. */
+function fileBackedMiB(): number {
+  try {
+    return (parseStatusFigures(Deno.readTextFileSync("/proc/self/status")).sharedKiB ?? NaN) /
+      1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Hands back the pages of the executable that start-up touched: loading and compiling the
+ * modules, starting the worker. Once lepd listens it asks the kernel to reclaim every page of
+ * the executable's read-only mappings (`pageOut`); the pages serving requests come back at
+ * their next use, and the others (about a third of what start-up left resident on x86_64)
+ * stay out. Pages another process maps too (another Deno) are left alone by the kernel.
+ * Logged at info level with the file-backed resident memory before and after, or with the
+ * reason nothing was handed back (a kernel before 5.4 has no `MADV_PAGEOUT`).
+ */
+function releaseStartupPages(log: Logger): void {
+  let mappings;
+  try {
+    mappings = readOnlyMappingsOf(
+      parseMaps(Deno.readTextFileSync("/proc/self/maps")),
+      Deno.readLinkSync("/proc/self/exe"),
+    );
+  } catch (error) {
+    log.info(`Start-up pages kept resident: ${(error as Error).message}`);
+    return;
+  }
+  const before = fileBackedMiB();
+  let advised = 0n;
+  for (const { start, end } of mappings) {
+    const result = pageOut(start, end - start);
+    if (result !== 0) {
+      log.info(
+        "Start-up pages kept resident: " +
+          (result === undefined
+            ? libcProblem()
+            : result === ERRNO.EINVAL
+            ? "this kernel cannot reclaim on request (MADV_PAGEOUT, Linux 5.4+)"
+            : `madvise failed with errno ${result}`),
+      );
+      return;
+    }
+    advised += end - start;
+  }
+  log.info(
+    `Start-up pages of the executable handed back (${mappings.length} mappings, ` +
+      `${Number(advised >> 20n)} MiB advised): file-backed RSS ${before.toFixed(1)} → ` +
+      `${fileBackedMiB().toFixed(1)} MiB`,
+  );
 }
 
 /** Runs the daemon until a stop signal; returns the process exit status. */
@@ -135,6 +198,12 @@ export async function main(args: readonly string[]): Promise<number> {
     // The worker's message names the address that could not be bound.
     log.error((error as Error).message);
     return 1;
+  }
+  if (options.keepStartupPages) {
+    log.debug("Start-up pages kept resident (--keep-startup-pages)");
+  } else {
+    const release = setTimeout(() => releaseStartupPages(log), STARTUP_PAGES_DELAY_MS);
+    Deno.unrefTimer(release);
   }
   // The metrics line comes first: "listening on" is the line that says start-up is complete.
   if (worker.metricsAddress !== undefined) {

@@ -600,3 +600,37 @@ Deno.test("the daemon runs with the start task's V8 flags and answers as usual",
     await daemon.stop();
   }
 });
+
+Deno.test("start-up pages of the executable are handed back after listening, unless kept", async () => {
+  const released =
+    /INFO main: Start-up pages of the executable handed back \((\d+) mappings, (\d+) MiB advised\): file-backed RSS [\d.]+ → [\d.]+ MiB/;
+  await withDaemon([], async (daemon) => {
+    // Logged once, shortly after the "listening on" line; waited for, not timed.
+    const giveUp = Date.now() + 60_000;
+    while (!released.test(daemon.stderr()) && !daemon.stderr().includes("pages kept resident")) {
+      assert.ok(Date.now() < giveUp, `no word on start-up pages: ${daemon.stderr()}`);
+      await sleep(50);
+    }
+    const kept = /INFO main: Start-up pages kept resident: (.*)/.exec(daemon.stderr());
+    if (kept !== null) {
+      console.log(`skipped: the kernel or libc refused (${kept[1]})`);
+      return;
+    }
+    const [, mappings, advised] = released.exec(daemon.stderr())!;
+    assert.ok(Number(mappings) >= 2, "the executable's code and read-only data at least");
+    assert.ok(Number(advised) > 0);
+    // The daemon answers as before.
+    const client = await Client.connect(daemon.port);
+    await client.send('{"method":"SayHello"}');
+    assert.equal(await client.readResponse(), '{\n\t"result":\t"Hello!lepdendstring"\n}\n');
+    client.close();
+  });
+  await withDaemon(["--keep-startup-pages", "--log-level", "debug"], (daemon) => {
+    // Said before "listening on".
+    assert.match(
+      daemon.stderr(),
+      /DEBUG main: Start-up pages kept resident \(--keep-startup-pages\)/,
+    );
+    return Promise.resolve();
+  });
+});

@@ -511,7 +511,8 @@ try {
       );
     }
   }
-  await sleep(2000);
+  // Start-up settles: lepd hands its start-up pages back 2 s after it listens (main.ts).
+  await sleep(3000);
   const startRss = new Map(
     servers.filter((s) => s.pid !== undefined).map((s) => [s.name, rssMiB(s.pid!)]),
   );

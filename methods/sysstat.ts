@@ -47,7 +47,7 @@ function listCpuNumbers(fs: ProcFs): number[] {
 /**
  * What the banner reads that stays the same while the kernel runs, read once per tree: the
  * kernel's name, release and machine, and the CPU list. The host name can change and is read
- * every time.
+ * again when the last reading is {@link HOSTNAME_MAX_AGE_MS} old.
  */
 interface StableFacts {
   sysname: string;
@@ -58,6 +58,26 @@ interface StableFacts {
 
 /** The facts of each tree, read at its first use (a test's fixture tree has its own). */
 const stableFacts = new WeakMap<ProcFs, StableFacts>();
+
+/**
+ * How long a reading of the host name serves: the sysstat methods a dashboard polls together
+ * (GetCmdMpstat, GetCmdMpstat-I, GetCmdIostat) read it once per poll instead of once each, and
+ * a new name shows within a second.
+ */
+export const HOSTNAME_MAX_AGE_MS = 1000;
+
+/** The latest host name of each tree and when it was read (`performance.now()`). */
+const hostNames = new WeakMap<ProcFs, { name: string; readAt: number }>();
+
+function hostName(fs: ProcFs, now: number): string {
+  const latest = hostNames.get(fs);
+  if (latest !== undefined && now - latest.readAt < HOSTNAME_MAX_AGE_MS && now >= latest.readAt) {
+    return latest.name;
+  }
+  const name = firstLine(fs, "/proc/sys/kernel/hostname") ?? "localhost";
+  hostNames.set(fs, { name, readAt: now });
+  return name;
+}
 
 function factsOf(fs: ProcFs): StableFacts {
   let facts = stableFacts.get(fs);
@@ -94,14 +114,16 @@ export function cpuNumbers(fs: ProcFs, seen: Iterable<number> = []): number[] {
 
 /**
  * Reads the banner's fields from /proc/sys/kernel and /sys (with fallbacks for bare trees): the
- * host name every time, the rest once (see `factsOf`).
+ * host name at most once per {@link HOSTNAME_MAX_AGE_MS}, the rest once (see `factsOf`).
+ *
+ * @param now the time of the call, `performance.now()` (tests pass their own)
  */
-export function readSystemIdentity(fs: ProcFs): SystemIdentity {
+export function readSystemIdentity(fs: ProcFs, now = performance.now()): SystemIdentity {
   const { sysname, release, machine, cpus } = factsOf(fs);
   return {
     sysname,
     release,
-    nodename: firstLine(fs, "/proc/sys/kernel/hostname") ?? "localhost",
+    nodename: hostName(fs, now),
     machine,
     cpuCount: cpus.length,
   };

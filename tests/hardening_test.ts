@@ -455,17 +455,14 @@ Deno.test("a heavy method waits out the previous one's gap (--heavy-share)", asy
   };
   const methods = new FakeMethods({ GetCmdSmem: heavy, GetCmdTop: heavy });
   await withServer({ heavyShare: 25 }, methods, async (port) => {
-    const clients = await Promise.all(
-      ["GetCmdSmem", "GetCmdTop"].map(async (method) => {
-        const client = await Client.connect(port);
-        await client.send(JSON.stringify({ method }));
-        return client;
-      }),
-    );
-    for (const client of clients) {
+    // One after the other: the second arrives with the lane empty but its gap still owed, the
+    // case where a heavy call could otherwise start at once.
+    const client = await Client.connect(port);
+    for (const method of ["GetCmdSmem", "GetCmdTop"]) {
+      await client.send(JSON.stringify({ method }));
       assert.equal(legacyText(await client.readJson()), "rows");
-      client.close();
     }
+    client.close();
   });
   assert.equal(runs.length, 2);
   const [first, second] = runs as [{ start: number; end: number }, { start: number; end: number }];

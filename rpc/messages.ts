@@ -128,7 +128,8 @@ export function batchItems(batch: Batch): string[] {
 /**
  * Gathers the strings pushed within one turn and posts them as one {@link Batch} when
  * `schedule` calls back (the worker schedules with `queueMicrotask`: the calls of every read
- * that completed in the same turn go together, and a lone call leaves at once).
+ * that completed in the same turn go together, and a lone call leaves at once), or when
+ * `flush` is called (the main isolate's `answerBatch` flushes by hand).
  */
 export class Outbox {
   #items: string[] = [];

@@ -11,10 +11,12 @@
 
 import type { Logger } from "../log.ts";
 import {
+  type Batch,
   batchItems,
   type FromWorker,
   type MethodFormat,
   type MethodOutcome,
+  Outbox,
   outcomeMessage,
   parseCallMessage,
   type ScrapeOutcome,
@@ -200,18 +202,15 @@ export function startNetworkWorker(
 export function answerBatch(
   calls: readonly string[],
   answer: (call: string) => Promise<string>,
-  send: (batch: string | string[]) => void,
+  send: (batch: Batch) => void,
 ): void {
-  let replies: string[] = [];
+  // Flushed by hand: when the last outcome is in, or by the timer at the next turn.
+  const replies = new Outbox(send, () => {});
   let open = calls.length;
   let late = false;
-  const flush = () => {
-    if (replies.length > 0) send(replies.length === 1 ? replies[0]! : replies);
-    replies = [];
-  };
   const timer = setTimeout(() => {
     late = true;
-    flush();
+    replies.flush();
   }, 0);
   for (const call of calls) {
     answer(call).then((reply) => {
@@ -222,7 +221,7 @@ export function answerBatch(
       replies.push(reply);
       if (--open === 0) {
         clearTimeout(timer);
-        flush();
+        replies.flush();
       }
     });
   }

@@ -423,20 +423,52 @@ Deno.test("differential: GetCmdTop against ps, for every process ps saw unchange
 Deno.test("differential: GetCmdProcrank against smaps_rollup, for processes that held still", async () => {
   const methods = registry();
   const child = new Deno.Command("sleep", { args: ["60"], stdout: "null" }).spawn();
+  const childPid = String(child.pid);
   try {
-    const rollup = (pid: string): string | undefined => {
+    // Rss, Pss and Uss in KiB, or undefined when the process is gone or its map is not ours to
+    // read.
+    const rollup = (pid: string): [number, number, number] | undefined => {
       try {
         const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
         const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text)?.[1]);
-        return `${kib("Rss")} ${kib("Pss")} ${kib("Private_Clean") + kib("Private_Dirty")}`;
+        return [kib("Rss"), kib("Pss"), kib("Private_Clean") + kib("Private_Dirty")];
       } catch {
         return undefined;
       }
     };
-    if (rollup(String(child.pid)) === undefined) {
+    // A process holds still when its resident pages do: Rss. Its Uss and Pss move whenever any
+    // other process maps or unmaps a page it shares (a page left to one process becomes its
+    // private page), and the suite's other files start tools in parallel: these two are compared
+    // within the span of the readings before and after lepd's.
+    const resident = (reading: [number, number, number] | undefined) => reading?.[0];
+    if (rollup("self") === undefined) {
       console.log("skipped: this kernel has no /proc/<pid>/smaps_rollup (Linux 4.14+)");
       return;
     }
+    // The child is compared on every attempt, so it must have finished exec and dynamic linking
+    // first: its command line is sleep's, it sleeps (state S, where loading would be R or D) and
+    // its resident pages no longer change between looks.
+    const state = (pid: string) => {
+      try {
+        return /\) (\S)/.exec(Deno.readTextFileSync(`/proc/${pid}/stat`))?.[1];
+      } catch {
+        return undefined;
+      }
+    };
+    let last: number | undefined;
+    await waitFor(
+      () => {
+        const now = resident(rollup(childPid));
+        // argv[0] is the path the spawn resolved: /usr/bin/sleep or another.
+        const [program, seconds] = cmdlineOf(child.pid).split("\0");
+        const settled = /(^|\/)sleep$/.test(program ?? "") && seconds === "60" &&
+          state(childPid) === "S" && now !== undefined && now === last;
+        last = now;
+        return settled;
+      },
+      `process ${childPid} to exec sleep and hold still`,
+      3000,
+    );
     const failures = await persistentDisagreements(async (attempt) => {
       const pids = [...Deno.readDirSync("/proc")].map((entry) => entry.name).filter((name) =>
         /^\d+$/.test(name)
@@ -444,37 +476,52 @@ Deno.test("differential: GetCmdProcrank against smaps_rollup, for processes that
       const before = new Map(pids.map((pid) => [pid, rollup(pid)]));
       const lepd = await call(methods, "GetCmdProcrank");
       const after = new Map(pids.map((pid) => [pid, rollup(pid)]));
-      let compared = 0;
+      const compared = new Set<string>();
       const disagreements = new Map<string, string>();
       for (const line of lepd.split("\n").slice(1)) {
         const fields = line.trim().split(/\s+/);
         const pid = fields[0] ?? "";
         if (!/^\d+$/.test(pid)) continue;
-        const seen = before.get(pid);
-        if (seen === undefined || seen !== after.get(pid)) continue;
-        // Rss and Uss are the process's own pages: exact. Pss divides each shared page by the
-        // processes mapping it at that instant, and a short-lived process mapping the same library
-        // between two reads changes it and changes it back: within 2 % of the shared part + 4 KiB.
-        const [rss, pss, uss] = seen.split(" ").map(Number) as [number, number, number];
-        const ours = fields.slice(2, 5).map((value) => Number(value.replace(/K$/, "")));
+        const first = before.get(pid);
+        const second = after.get(pid);
+        if (first === undefined || second === undefined || first[0] !== second[0]) continue;
+        // Rss: exact. Uss: within the two readings. Pss divides each shared page by the processes
+        // mapping it at that instant: within the two readings, widened by 2 % of the shared part
+        // + 4 KiB for a short-lived process that mapped a library and left between them. A
+        // process that did so with a page of this one's own makes it disagree on one attempt,
+        // not on every one (see persistentDisagreements).
+        const within = (value: number, index: 1 | 2, slack: number) =>
+          value >= Math.min(first[index], second[index]) - slack &&
+          value <= Math.max(first[index], second[index]) + slack;
+        const [rss, pss, uss] = fields.slice(2, 5).map((value) => Number(value.replace(/K$/, "")));
         if (
-          ours[0] !== rss || ours[2] !== uss || Math.abs(ours[1]! - pss) > (rss - uss) * 0.02 + 4
+          rss !== first[0] || !within(uss!, 2, 0) ||
+          !within(pss!, 1, (first[0] - first[2]) * 0.02 + 4)
         ) {
-          disagreements.set(pid, `pid ${pid}: Rss Pss Uss ${ours.join(" ")} against ${seen}`);
+          disagreements.set(
+            pid,
+            `pid ${pid}: Rss Pss Uss ${rss} ${pss} ${uss} against ${first.join(" ")} then ` +
+              second.join(" "),
+          );
         }
-        compared++;
+        compared.add(pid);
       }
       console.log(
-        `procrank, attempt ${attempt}: ${compared} processes compared, ` +
+        `procrank, attempt ${attempt}: ${compared.size} processes compared, ` +
           `${disagreements.size} disagreed`,
       );
-      // The sleeping child at least: lepd's user may always read its own child's memory map.
-      assert.ok(compared >= 1, "no process held still between the readings");
+      // lepd's user may always read its own child's memory map, and the sleeping child's
+      // resident pages hold still.
+      assert.ok(
+        compared.has(childPid),
+        `the sleeping child ${childPid} is compared (Rss ${resident(before.get(childPid))} ` +
+          `then ${resident(after.get(childPid))}):\n${lepd}`,
+      );
       return disagreements;
-    }, (pid) => readingsDiffer(() => rollup(pid)));
+    }, (pid) => readingsDiffer(() => rollup(pid)?.join(" ")));
     assertNoneDisagree(
       failures,
-      "processes whose smaps_rollup held still and lepd showed otherwise",
+      "processes whose resident pages held still and lepd showed otherwise",
     );
   } finally {
     await methods.close();

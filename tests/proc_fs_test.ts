@@ -10,7 +10,7 @@ import { canRead, skipUnless } from "./helpers/skip.ts";
 import { descriptorsOn, descriptorTargets } from "./helpers/processes.ts";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
-import { keptOpen, ProcFs } from "../proc/fs.ts";
+import { keptOpen, ProcFs, readChunkBytes, SYSCTL_CHUNK_BYTES } from "../proc/fs.ts";
 import { MARKER } from "../rpc/protocol.ts";
 
 const SYNTHETIC = fileURLToPath(new URL("./fixtures/synthetic-odd", import.meta.url));
@@ -61,6 +61,35 @@ Deno.test("ProcFs reads a file larger than 64 KiB whole, across several reads", 
   assert.ok(text.startsWith("MemTotal:"));
   assert.ok(text.endsWith("FakeLine06000:  1234 kB\n"));
   assert.equal(lineCount(text), 4 + 6000 + 1 + 1);
+});
+
+Deno.test("readChunkBytes: 4 KiB a read for a sysctl file, 64 KiB for any other", () => {
+  const cases: [string, number][] = [
+    ["/proc/sys/kernel/hostname", 4096],
+    ["/proc/sys/vm/overcommit_memory", 4096],
+    ["/proc/stat", CHUNK],
+    ["/proc/sysvipc/shm", CHUNK],
+    ["/proc/1/stat", CHUNK],
+    ["/sys/kernel/mm/transparent_hugepage/enabled", CHUNK],
+    ["/proc/sys", CHUNK],
+  ];
+  for (const [path, expected] of cases) assert.equal(readChunkBytes(path), expected, path);
+  assert.equal(SYSCTL_CHUNK_BYTES, 4096);
+});
+
+Deno.test("ProcFs reads a sysctl value longer than one 4 KiB read whole", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/proc/sys/kernel`, { recursive: true });
+    // 10,000 bytes whose euro sign straddles the first read's end (bytes 4095–4097).
+    const text = "a".repeat(4095) + "\u20ac" + "b".repeat(10_000 - 4098);
+    await Deno.writeTextFile(`${root}/proc/sys/kernel/long`, text);
+    const fs = new ProcFs({ root, maxFileBytes: LARGE });
+    assert.equal(await fs.readText("/proc/sys/kernel/long"), text);
+    assert.equal(fs.tryReadTextSync("/proc/sys/kernel/long"), text);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("ProcFs reads an empty file as zero bytes and empty text", async () => {

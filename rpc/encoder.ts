@@ -33,6 +33,8 @@ const encoder = new TextEncoder();
 /** `JSON.rawJSON` (V8 11.4+): a value `JSON.stringify` writes as the given JSON text. */
 const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 const SPACE = 0x20;
+/** Any character outside ASCII: a text without one is as long in UTF-8 as in UTF-16 units. */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * Makes a method's text safe to put on the wire: NUL bytes are dropped (a C client stops at
@@ -82,7 +84,7 @@ function encodeLegacy(reply: Reply): Uint8Array {
   }
   const body = encoder.encode(head + MARKER + tail);
   // Byte counts: a string id in the tail may hold multibyte characters.
-  const tailBytes = encoder.encode(tail).length;
+  const tailBytes = NON_ASCII.test(tail) ? encoder.encode(tail).length : tail.length;
   const markerOffset = body.length - tailBytes - MARKER.length;
   const offsetInChunk = markerOffset % CLIENT_CHUNK_BYTES;
   if (offsetInChunk + MARKER.length + tailBytes <= CLIENT_CHUNK_BYTES) return body;

@@ -214,9 +214,8 @@ export class ProcFs {
         chunks.push(scratch.slice());
         filled = 0;
       }
-      const count = file.readSync(
-        scratch.subarray(filled, Math.min(scratch.length, filled + chunk)),
-      );
+      // subarray stops at the scratch buffer's end by itself.
+      const count = file.readSync(scratch.subarray(filled, filled + chunk));
       if (count === null || count === 0) break;
       filled += count;
       total += count;

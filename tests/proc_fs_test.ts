@@ -92,6 +92,39 @@ Deno.test("ProcFs reads a sysctl value longer than one 4 KiB read whole", async 
   }
 });
 
+Deno.test("ProcFs reads a sysctl file 4 KiB a read and any other file 64 KiB a read", () => {
+  // read(2) calls of this thread (deno test runs each file on its own thread), from the kernel's
+  // task I/O accounting.
+  const io = "/proc/thread-self/io";
+  if (skipUnless(canRead(io), `${io} cannot be read here (no task I/O accounting)`)) return;
+  const readCalls = () => Number(/^syscr: (\d+)$/m.exec(Deno.readTextFileSync(io))?.[1]);
+  const root = Deno.makeTempDirSync();
+  try {
+    const bytes = 40 * SYSCTL_CHUNK_BYTES;
+    const text = "x".repeat(bytes);
+    Deno.mkdirSync(`${root}/proc/sys/kernel`, { recursive: true });
+    Deno.writeTextFileSync(`${root}/proc/sys/kernel/long`, text);
+    Deno.writeTextFileSync(`${root}/proc/long`, text);
+    const fs = new ProcFs({ root, maxFileBytes: LARGE });
+    // The read(2) calls of reading the counter itself, counted between two readings.
+    const start = readCalls();
+    const overhead = readCalls() - start;
+    const callsFor = (path: string) => {
+      const before = readCalls();
+      assert.equal(fs.tryReadTextSync(path), text, path);
+      return readCalls() - before - overhead;
+    };
+    // 40 reads of 4 KiB, and the one that finds EOF.
+    const sysctl = callsFor("/proc/sys/kernel/long");
+    assert.ok(sysctl >= 40, `a 160 KiB sysctl value took ${sysctl} reads`);
+    // 64 KiB, 64 KiB, 32 KiB, EOF.
+    const other = callsFor("/proc/long");
+    assert.ok(other <= 4, `a 160 KiB /proc file took ${other} reads`);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
 Deno.test("ProcFs reads an empty file as zero bytes and empty text", async () => {
   const fs = new ProcFs({ root: SYNTHETIC, maxFileBytes: LARGE });
   assert.equal((await fs.readBytes("/proc/loadavg")).length, 0);

@@ -24,6 +24,7 @@ import { ProcFs } from "../proc/fs.ts";
 import type { Registry } from "../registry/registry.ts";
 import { Logger } from "../log.ts";
 import { cmdlineOf, waitFor } from "./helpers/processes.ts";
+import { parseTaskStat } from "../proc/pid.ts";
 
 const ATTEMPTS = 3;
 
@@ -450,7 +451,7 @@ Deno.test("differential: GetCmdProcrank against smaps_rollup, for processes that
     // its resident pages no longer change between looks.
     const state = (pid: string) => {
       try {
-        return /\) (\S)/.exec(Deno.readTextFileSync(`/proc/${pid}/stat`))?.[1];
+        return parseTaskStat(Deno.readTextFileSync(`/proc/${pid}/stat`))?.state;
       } catch {
         return undefined;
       }

@@ -2,8 +2,9 @@
  * The few C library calls Deno has no API for, opened once through FFI and shared: `signal`
  * (SIGUSR1 ignored, main.ts), `syscall` (`ioprio_get`, GetCmdIotop), `statfs` (GetCmdDf and the
  * filesystem metrics), `open`/`read`/`close` with `O_NONBLOCK` (/dev/kmsg, GetCmdDmesg) and
- * `malloc_trim` (after each periodic garbage collection, heap.ts) and `madvise` (the start-up pages
- * of the executable handed back, main.ts).
+ * `malloc_trim` (after each periodic garbage collection, heap.ts), `madvise` (the start-up pages
+ * of the executable handed back, main.ts) and `poll` (the mount table's change events,
+ * proc/mounts_watch.ts).
  *
  * Why FFI rather than `node:fs`: the first import of a `node:` module sets up Deno's Node
  * compatibility layer, about 8 MB of resident memory for the life of the process (measured:
@@ -31,6 +32,7 @@ const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** glibc's; absent from other C libraries, so optional (null there). */

@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
 import { createRegistry, KEPT_OPEN_FILES } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
+import { watchMounts } from "../proc/mounts_watch.ts";
 import { Logger } from "../log.ts";
 import { REAL_CLOCK } from "../sampling/sampler.ts";
 import { median } from "./measure.ts";
@@ -43,8 +44,16 @@ const { values } = parseArgs({
 /** The samplers' time with `--fresh`: 600 ms more at every call. */
 let virtualMs = 0;
 
-/** Keeps files open as the daemon's reader does (`daemonRegistry`), so a call pays what it pays. */
-const fs = new ProcFs({ maxFileBytes: 1 << 24, keepOpen: KEPT_OPEN_FILES });
+/**
+ * Keeps files open and watches the mount table as the daemon's reader does (`daemonRegistry`),
+ * so a call pays what it pays.
+ */
+const mounts = watchMounts();
+const fs = new ProcFs({
+  maxFileBytes: 1 << 24,
+  keepOpen: KEPT_OPEN_FILES,
+  ...(mounts === undefined ? {} : { watches: [mounts] }),
+});
 const registry = createRegistry({
   fs,
   log: new Logger("error", "bench"),

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
+import { type MountEntry, MOUNTS_PATH, parseMounts } from "../proc/mounts.ts";
 import type { Collector, Schema } from "./collector.ts";
 import type { ProcFs } from "../proc/fs.ts";
 import { type FsSizes, mountedSizes } from "../sampling/filesystems.ts";
@@ -125,9 +125,21 @@ export const dfCollector: Collector = {
   } satisfies Schema,
 };
 
+/**
+ * The mount table last parsed, with its text. The reader hands back the same text until the
+ * kernel reports a change of the table (proc/mounts_watch.ts), so most calls compare one string
+ * with itself and parse nothing.
+ */
+let parsed: { text: string; mounts: MountEntry[] } | undefined;
+
+function mountsOf(text: string): MountEntry[] {
+  if (parsed?.text !== text) parsed = { text, mounts: parseMounts(text) };
+  return parsed.mounts;
+}
+
 /** The rows of `GetCmdDf` (see {@link dfCollector}). */
 async function dfEntries(fs: ProcFs): Promise<DfEntry[]> {
-  const mounts = parseMounts(fs.readTextSync(MOUNTS_PATH));
+  const mounts = mountsOf(fs.readTextSync(MOUNTS_PATH));
   return (await mountedSizes(mounts, (path) => fs.resolve(path))).map(({ mount, sizes }) => ({
     device: mount.device,
     mountPoint: mount.mountPoint,

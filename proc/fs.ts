@@ -9,6 +9,7 @@
  */
 
 import { MethodFailure } from "../failure.ts";
+import type { FileChanges } from "./mounts_watch.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -78,6 +79,8 @@ export class ProcFs {
   readonly #keepOpen: number;
   readonly #kept = new Map<string, Deno.FsFile>();
   readonly #readOnce = new Set<string>();
+  /** The watched files (see `options.watches`), each with its text as last read. */
+  readonly #watched = new Map<string, { changes: FileChanges; text: string | undefined }>();
 
   /**
    * @param options.root directory that stands for `/` (default `/`, the live system)
@@ -86,11 +89,25 @@ export class ProcFs {
    *   its second read on (default 0: every read opens and closes its file); {@link close} closes
    *   them. Only on the live system: under another root the files are ordinary files that may be
    *   replaced, and every read opens its file.
+   * @param options.watches files whose text is kept between reads and read again only when their
+   *   watch says they changed (the mount table: proc/mounts_watch.ts); {@link close} closes the
+   *   watches. Only on the live system, as `keepOpen`.
    */
-  constructor(options: { root?: string; maxFileBytes: number; keepOpen?: number }) {
+  constructor(
+    options: {
+      root?: string;
+      maxFileBytes: number;
+      keepOpen?: number;
+      watches?: readonly FileChanges[];
+    },
+  ) {
     this.#root = (options.root ?? "/").replace(/\/+$/, "");
     this.#maxFileBytes = options.maxFileBytes;
     this.#keepOpen = this.#root === "" ? options.keepOpen ?? 0 : 0;
+    for (const changes of options.watches ?? []) {
+      if (this.#root === "") this.#watched.set(changes.path, { changes, text: undefined });
+      else changes.close();
+    }
   }
 
   /** The real path of an absolute path such as `/proc/meminfo` under the root. */
@@ -138,8 +155,8 @@ export class ProcFs {
    * shared buffer cost a few microseconds, an order less than asynchronous ones.
    */
   tryReadTextSync(path: string): string | undefined {
-    const bytes = this.#readSync(path);
-    return bytes instanceof Uint8Array ? this.#decoder.decode(bytes) : undefined;
+    const text = this.#readText(path);
+    return typeof text === "string" ? text : undefined;
   }
 
   /**
@@ -148,9 +165,26 @@ export class ProcFs {
    * @throws {MethodFailure} naming the file and the reason
    */
   readTextSync(path: string): string {
+    const text = this.#readText(path);
+    if (typeof text === "string") return text;
+    throw new MethodFailure(`Cannot read "${path}": ${text.reason}`);
+  }
+
+  /**
+   * A file's text: a watched file's as last read while its watch sees no change (asked before
+   * the read, so a change during it is seen next time), any other file's read now.
+   */
+  #readText(path: string): string | { reason: string } {
+    const watched = this.#watched.get(path);
+    if (watched !== undefined) {
+      if (!watched.changes.changed() && watched.text !== undefined) return watched.text;
+      watched.text = undefined;
+    }
     const bytes = this.#readSync(path);
-    if (bytes instanceof Uint8Array) return this.#decoder.decode(bytes);
-    throw new MethodFailure(`Cannot read "${path}": ${bytes.reason}`);
+    if (!(bytes instanceof Uint8Array)) return bytes;
+    const text = this.#decoder.decode(bytes);
+    if (watched !== undefined) watched.text = text;
+    return text;
   }
 
   /**
@@ -228,11 +262,16 @@ export class ProcFs {
     return concatBytes(chunks, total);
   }
 
-  /** Closes the files kept open; a later read opens them again. */
+  /**
+   * Closes the files kept open, and the watches; a later read opens the files again, and reads
+   * a watched file every time.
+   */
   close(): void {
     for (const file of this.#kept.values()) file.close();
     this.#kept.clear();
     this.#readOnce.clear();
+    for (const { changes } of this.#watched.values()) changes.close();
+    this.#watched.clear();
   }
 
   /**

@@ -11,6 +11,7 @@ import { descriptorsOn, descriptorTargets } from "./helpers/processes.ts";
 import { fileURLToPath } from "node:url";
 import { MethodFailure } from "../failure.ts";
 import { keptOpen, ProcFs, readChunkBytes, SYSCTL_CHUNK_BYTES } from "../proc/fs.ts";
+import type { FileChanges } from "../proc/mounts_watch.ts";
 import { MARKER } from "../rpc/protocol.ts";
 
 const SYNTHETIC = fileURLToPath(new URL("./fixtures/synthetic-odd", import.meta.url));
@@ -360,4 +361,88 @@ Deno.test("ProcFs: a kept file whose read fails is closed and read from a fresh 
     Deno.removeSync(directory);
   }
   assert.equal(descriptorsOn("/proc/loadavg"), 0);
+});
+
+/** A stand-in watch whose answer the test sets, counting its questions and closes. */
+function fakeChanges(path: string) {
+  const state = { next: false, asked: 0, closed: 0 };
+  const changes: FileChanges = {
+    path,
+    changed: () => {
+      state.asked++;
+      return state.next;
+    },
+    close: () => {
+      state.closed++;
+    },
+  };
+  return { state, changes };
+}
+
+Deno.test("ProcFs keeps a watched file's text until its watch reports a change", async () => {
+  const file = await Deno.makeTempFile();
+  const other = await Deno.makeTempFile();
+  const { state, changes } = fakeChanges(file);
+  const fs = new ProcFs({ maxFileBytes: LARGE, watches: [changes] });
+  try {
+    await Deno.writeTextFile(file, "first\n");
+    await Deno.writeTextFile(other, "one\n");
+    assert.equal(fs.readTextSync(file), "first\n");
+    await Deno.writeTextFile(file, "second\n");
+    // No change reported: the text read before, not the file's.
+    assert.equal(fs.readTextSync(file), "first\n");
+    assert.equal(fs.tryReadTextSync(file), "first\n");
+    assert.equal(await fs.readText(file), "first\n");
+    state.next = true;
+    assert.equal(fs.readTextSync(file), "second\n");
+    state.next = false;
+    await Deno.writeTextFile(file, "third\n");
+    assert.equal(fs.readTextSync(file), "second\n");
+    // The watch is asked at every read of its file, and of no other file.
+    await Deno.writeTextFile(other, "two\n");
+    assert.equal(fs.readTextSync(other), "two\n");
+    assert.equal(state.asked, 6);
+    // A file that could not be read leaves nothing kept: the next read tries again.
+    await Deno.remove(file);
+    state.next = true;
+    assert.equal(fs.tryReadTextSync(file), undefined);
+    state.next = false;
+    await Deno.writeTextFile(file, "back\n");
+    assert.equal(fs.readTextSync(file), "back\n");
+  } finally {
+    fs.close();
+    await Deno.remove(file).catch(() => {});
+    await Deno.remove(other);
+  }
+  // close() closes the watch once, and from then on every read reads the file.
+  assert.equal(state.closed, 1);
+});
+
+Deno.test("ProcFs reads a watched file afresh after close(), and closes its watch once", async () => {
+  const file = await Deno.makeTempFile();
+  const { state, changes } = fakeChanges(file);
+  const fs = new ProcFs({ maxFileBytes: LARGE, watches: [changes] });
+  try {
+    await Deno.writeTextFile(file, "first\n");
+    assert.equal(fs.readTextSync(file), "first\n");
+    fs.close();
+    await Deno.writeTextFile(file, "second\n");
+    assert.equal(fs.readTextSync(file), "second\n");
+    fs.close();
+    assert.equal(state.closed, 1);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("ProcFs under another root closes the watches it is given and uses none", () => {
+  const { state, changes } = fakeChanges("/proc/loadavg");
+  const fs = new ProcFs({ root: X86, maxFileBytes: LARGE, watches: [changes] });
+  try {
+    assert.equal(state.closed, 1);
+    assert.equal(fs.readTextSync("/proc/loadavg"), Deno.readTextFileSync(`${X86}/proc/loadavg`));
+    assert.equal(state.asked, 0);
+  } finally {
+    fs.close();
+  }
 });

@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
 import { createRegistry, KEPT_OPEN_FILES } from "../registry/methods.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { watchMounts } from "../proc/mounts_watch.ts";
+import { liveWatches } from "../proc/mounts_watch.ts";
 import { Logger } from "../log.ts";
 import { REAL_CLOCK } from "../sampling/sampler.ts";
 import { median } from "./measure.ts";
@@ -48,12 +48,7 @@ let virtualMs = 0;
  * Keeps files open and watches the mount table as the daemon's reader does (`daemonRegistry`),
  * so a call pays what it pays.
  */
-const mounts = watchMounts();
-const fs = new ProcFs({
-  maxFileBytes: 1 << 24,
-  keepOpen: KEPT_OPEN_FILES,
-  ...(mounts === undefined ? {} : { watches: [mounts] }),
-});
+const fs = new ProcFs({ maxFileBytes: 1 << 24, keepOpen: KEPT_OPEN_FILES, watches: liveWatches });
 const registry = createRegistry({
   fs,
   log: new Logger("error", "bench"),

@@ -89,24 +89,25 @@ export class ProcFs {
    *   its second read on (default 0: every read opens and closes its file); {@link close} closes
    *   them. Only on the live system: under another root the files are ordinary files that may be
    *   replaced, and every read opens its file.
-   * @param options.watches files whose text is kept between reads and read again only when their
-   *   watch says they changed (the mount table: proc/mounts_watch.ts); {@link close} closes the
-   *   watches. Only on the live system, as `keepOpen`.
+   * @param options.watches opens the watches of files whose text is kept between reads and read
+   *   again only when their watch says they changed (the mount table: `liveWatches` in
+   *   proc/mounts_watch.ts); {@link close} closes them. Called on the live system only, as
+   *   `keepOpen` applies: under another root nothing is watched.
    */
   constructor(
     options: {
       root?: string;
       maxFileBytes: number;
       keepOpen?: number;
-      watches?: readonly FileChanges[];
+      watches?: () => readonly FileChanges[];
     },
   ) {
     this.#root = (options.root ?? "/").replace(/\/+$/, "");
     this.#maxFileBytes = options.maxFileBytes;
     this.#keepOpen = this.#root === "" ? options.keepOpen ?? 0 : 0;
-    for (const changes of options.watches ?? []) {
-      if (this.#root === "") this.#watched.set(changes.path, { changes, text: undefined });
-      else changes.close();
+    if (this.#root !== "") return;
+    for (const changes of options.watches?.() ?? []) {
+      this.#watched.set(changes.path, { changes, text: undefined });
     }
   }
 

@@ -11,7 +11,8 @@
  * and milliseconds on a container host with hundreds.
  *
  * Only on the live system and only where `poll` and `open` can be called through FFI
- * (libc.ts): elsewhere {@link watchMounts} returns undefined and every read reads the file.
+ * (libc.ts): elsewhere {@link watchMounts} returns undefined, {@link liveWatches} nothing, and
+ * every read reads the file.
  *
  * @module
  */
@@ -105,4 +106,10 @@ export function watchMounts(): FileChanges | undefined {
   const fd = functions.open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return undefined;
   return mountsChanges(fd, libcPollCalls(functions));
+}
+
+/** The watches of the live system's reader (`ProcFs`'s `watches`): the mount table's, if it can. */
+export function liveWatches(): FileChanges[] {
+  const mounts = watchMounts();
+  return mounts === undefined ? [] : [mounts];
 }

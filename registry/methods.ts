@@ -20,7 +20,7 @@ import { irqInfoCollector } from "../methods/irq_info.ts";
 import { mpstatCollector, mpstatInterruptsCollector } from "../methods/mpstat.ts";
 import { PROC_FILE_METHODS, procFileCollector } from "../methods/proc_files.ts";
 import { ProcFs } from "../proc/fs.ts";
-import { watchMounts } from "../proc/mounts_watch.ts";
+import { liveWatches } from "../proc/mounts_watch.ts";
 import { pageSizeBytes, UserNames } from "../methods/processes.ts";
 import { procrankCollector } from "../methods/procrank.ts";
 import { psCollector } from "../methods/top.ts";
@@ -150,15 +150,13 @@ export function daemonRegistry(
   options: DaemonRegistryOptions,
   log: Logger,
 ): { fs: ProcFs; registry: Registry } {
-  const live = options.root.replace(/\/+$/, "") === "";
-  const mounts = live ? watchMounts() : undefined;
   const fs = new ProcFs({
     root: options.root,
     maxFileBytes: options.maxResponseBytes,
-    // On the live system only; ProcFs keeps nothing open under --root.
+    // On the live system only; ProcFs keeps nothing open and watches nothing under --root.
     keepOpen: KEPT_OPEN_FILES,
     // The mount table is read again only after the kernel reported a change.
-    ...(mounts === undefined ? {} : { watches: [mounts] }),
+    watches: liveWatches,
   });
   const registry = createRegistry({
     fs,

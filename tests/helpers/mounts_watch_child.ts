@@ -29,7 +29,7 @@ steps.quietAfterward = probe.changed();
 
 // A reader with its own watch, as the daemon has.
 const watch = watchMounts()!;
-const fs = new ProcFs({ maxFileBytes: 1 << 24, watches: [watch] });
+const fs = new ProcFs({ maxFileBytes: 1 << 24, watches: () => [watch] });
 const shown = () => fs.readTextSync(MOUNTS_PATH).includes(`lepd-watch-test ${directory} tmpfs`);
 steps.readerSeesMount = shown();
 steps.readerStillSeesMount = shown();

@@ -156,6 +156,23 @@ export class Outbox {
   }
 }
 
+/** The first message event this isolate received; see {@link keepEventShapes}. */
+let exemplar: Event | undefined;
+
+/**
+ * Keeps the first message event this isolate receives alive while the isolate runs, and with it
+ * the hidden classes V8 built for Deno's event objects. Without a live event those classes die
+ * at every full collection (no event outlives its dispatch), and with them the optimized code of
+ * Deno's event dispatch that was built for them: each periodic collection (heap.ts) threw away
+ * about 20 optimized functions of the message path (`--trace-deopt`: "embedded weak objects
+ * cleared"; tests/messages_test.ts counts them), which then ran in V8's lower tiers until they
+ * were optimized again, only to lose it at the next collection. The first event is small (the
+ * start message or the first call), so this holds no method's text.
+ */
+export function keepEventShapes(event: Event): void {
+  exemplar ??= event;
+}
+
 /** Main isolate → worker: {@link outcomeMessage}s as a {@link Batch}, or one of these. */
 export type ToWorker =
   | Batch

@@ -16,6 +16,7 @@ import {
   batchItems,
   callMessage,
   type FromWorker,
+  keepEventShapes,
   type MethodFormat,
   type MethodOutcome,
   Outbox,
@@ -64,6 +65,7 @@ function scrape(): Promise<ScrapeOutcome> {
 }
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
+  keepEventShapes(event);
   const message = event.data;
   if (typeof message === "string" || Array.isArray(message)) {
     for (const item of batchItems(message)) {

@@ -14,6 +14,7 @@ import {
   type Batch,
   batchItems,
   type FromWorker,
+  keepEventShapes,
   type MethodFormat,
   type MethodOutcome,
   Outbox,
@@ -145,6 +146,7 @@ export function startNetworkWorker(
       return outcomeMessage(callId, outcome);
     };
     worker.onmessage = async (event: MessageEvent<FromWorker>) => {
+      keepEventShapes(event);
       const message = event.data;
       if (typeof message === "string") {
         send(await answer(message));
